@@ -29,3 +29,11 @@ c.LockCells.lock_readonly_cells = True
 # Autograde: a generous per-cell timeout; the grading engine adds its own hard limits.
 c.ExecutePreprocessor.timeout = 300
 c.Execute.timeout = 300
+
+# Feedback: students see each test cell's visible asserts and the pass/fail lines the hidden checks printed,
+# never the hidden region itself (nbgrader's GetGrades first, then strip ### BEGIN/END HIDDEN TESTS).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
