@@ -1,0 +1,256 @@
+"""Part 3: gaussian_logpdf, log_joint, e_step (with the speed requirement), m_step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder import harness
+from autograder.hw2 import checks
+from autograder.hw2.common import (
+    CASES,
+    expect_array,
+    expect_close,
+    expect_finite,
+    far_points,
+    near_singular_cov,
+    points_from,
+    random_gmm,
+    random_points,
+    rng,
+    unpack,
+    values,
+)
+from mlcourse import mixture as ref
+
+LOGPDF, JOINT, ESTEP, MSTEP = "test_gaussian_logpdf", "test_log_joint", "test_e_step", "test_m_step"
+
+#: e_step must beat the student's own e_step_loop by this factor on the problem of :func:`speed_problem`.
+SPEEDUP = 20.0
+
+
+# --------------------------------------------------------------------------------------- gaussian_logpdf
+@pytest.mark.part(LOGPDF)
+def test_gaussian_logpdf_returns_a_float_array(student):
+    """gaussian_logpdf returns a float array of shape (N,)"""
+    checks.logpdf_shape(student, "gaussian_logpdf")
+
+
+@pytest.mark.part(LOGPDF, weight=3)
+def test_gaussian_logpdf_values(student):
+    """gaussian_logpdf agrees with the reference on random inputs (1-D to 4-D, full covariances)"""
+    checks.logpdf_values(student, "gaussian_logpdf")
+
+
+@pytest.mark.part(LOGPDF)
+def test_gaussian_logpdf_near_singular_covariance(student):
+    """gaussian_logpdf is accurate for a nearly singular covariance"""
+    checks.logpdf_near_singular(student, "gaussian_logpdf")
+
+
+@pytest.mark.part(LOGPDF)
+def test_gaussian_logpdf_far_points(student):
+    """gaussian_logpdf is finite and accurate for points far from the mean"""
+    checks.logpdf_far(student, "gaussian_logpdf")
+
+
+@pytest.mark.part(LOGPDF)
+def test_gaussian_logpdf_leaves_its_inputs_unchanged(student):
+    """gaussian_logpdf does not modify its arguments"""
+    checks.logpdf_no_mutation(student, "gaussian_logpdf")
+
+
+# --------------------------------------------------------------------------------------------- log_joint
+def _log_joint(student, X, pi, mu, Sigma, strict=False):
+    N, K = X.shape[0], len(pi)
+    return (expect_array if strict else values)(student.log_joint(X, pi, mu, Sigma), (N, K),
+                                                f"log_joint for N={N}, K={K}")
+
+
+@pytest.mark.part(JOINT)
+def test_log_joint_returns_an_n_by_k_array(student):
+    """log_joint returns a float array of shape (N, K)"""
+    for seed, N, D, K in CASES:
+        gen = rng(seed)
+        pi, mu, Sigma = random_gmm(gen, K, D)
+        _log_joint(student, random_points(gen, N, D), pi, mu, Sigma, strict=True)
+
+
+@pytest.mark.part(JOINT, weight=2)
+def test_log_joint_values(student):
+    """log_joint agrees with log(pi_k) + log N(x_n | mu_k, Sigma_k) on random mixtures"""
+    for seed, N, D, K in CASES:
+        gen = rng(seed)
+        pi, mu, Sigma = random_gmm(gen, K, D)
+        X = random_points(gen, N, D)
+        expect_close(_log_joint(student, X, pi, mu, Sigma), ref.log_joint(X, pi, mu, Sigma),
+                     f"log_joint on random mixtures in {D}-D with K={K}")
+
+
+@pytest.mark.part(JOINT)
+def test_log_joint_far_points(student):
+    """log_joint is finite and accurate for points far from every component"""
+    gen = rng(120)
+    pi, mu, Sigma = random_gmm(gen, 3, 2)
+    X = far_points(gen, 15, 2)
+    out = _log_joint(student, X, pi, mu, Sigma)
+    expect_finite(out, "log_joint of points far from every component (work with log-densities)")
+    expect_close(out, ref.log_joint(X, pi, mu, Sigma), "log_joint of points far from every component")
+
+
+@pytest.mark.part(JOINT)
+def test_log_joint_near_singular_covariance(student):
+    """log_joint is accurate when one component has a nearly singular covariance"""
+    gen = rng(121)
+    pi, mu, Sigma = random_gmm(gen, 2, 3)
+    Sigma[1] = near_singular_cov(gen, 3)
+    X = points_from(gen, mu[1], Sigma[1], 20)
+    out = _log_joint(student, X, pi, mu, Sigma)
+    expect_finite(out, "log_joint with a nearly singular covariance")
+    expect_close(out, ref.log_joint(X, pi, mu, Sigma),
+                 "log_joint with a nearly singular covariance (condition number 1e8)", rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.part(JOINT)
+def test_log_joint_leaves_its_inputs_unchanged(student):
+    """log_joint does not modify its arguments"""
+    gen = rng(122)
+    pi, mu, Sigma = random_gmm(gen, 3, 2)
+    assert not harness.mutates_inputs(student, "log_joint", random_points(gen, 10, 2), pi, mu, Sigma), \
+        "log_joint changed one of its arguments (X, pi, mu or Sigma); work on copies"
+
+
+# ------------------------------------------------------------------------------------------------ e_step
+def _e_step(student, X, pi, mu, Sigma, strict=False):
+    N, K = X.shape[0], len(pi)
+    gamma, loglik = unpack(student.e_step(X, pi, mu, Sigma), 2, "e_step")
+    gamma = (expect_array if strict else values)(gamma, (N, K), f"gamma from e_step for N={N}, K={K}")
+    if isinstance(loglik, np.ndarray) and loglik.shape == () and loglik.dtype.kind == "f":
+        loglik = float(loglik)
+    if not strict and isinstance(loglik, int) and not isinstance(loglik, bool):
+        loglik = float(loglik)
+    shape = f" of shape {loglik.shape}" if isinstance(loglik, np.ndarray) else ""
+    assert isinstance(loglik, float), \
+        ("the log-likelihood from e_step should be one float (the sum over all points); "
+         f"got a {type(loglik).__name__}{shape}")
+    return gamma, loglik
+
+
+@pytest.mark.part(ESTEP)
+def test_e_step_returns_gamma_and_loglik(student):
+    """e_step returns a tuple (gamma of shape (N, K), loglik a float)"""
+    for seed, N, D, K in CASES:
+        gen = rng(seed)
+        pi, mu, Sigma = random_gmm(gen, K, D)
+        _e_step(student, random_points(gen, N, D), pi, mu, Sigma, strict=True)
+
+
+@pytest.mark.part(ESTEP, weight=2)
+def test_e_step_responsibilities(student):
+    """e_step's responsibilities agree with the reference on random mixtures"""
+    checks.estep_values(student, "e_step")
+
+
+@pytest.mark.part(ESTEP, weight=2)
+def test_e_step_loglik(student):
+    """e_step's log-likelihood agrees with the reference on random mixtures"""
+    for seed, N, D, K in CASES:
+        gen = rng(seed)
+        pi, mu, Sigma = random_gmm(gen, K, D)
+        X = random_points(gen, N, D)
+        _, loglik = _e_step(student, X, pi, mu, Sigma)
+        assert np.isclose(loglik, ref.e_step(X, pi, mu, Sigma)[1], rtol=1e-10, atol=1e-10), \
+            f"the log-likelihood from e_step is wrong on a random mixture in {D}-D with K={K} " \
+            "(it should be the sum over points of logsumexp of the log-joint row)"
+
+
+@pytest.mark.part(ESTEP)
+def test_e_step_far_points(student):
+    """e_step is finite and accurate for points far from every component"""
+    checks.estep_far(student, "e_step")
+    gen = rng(130)
+    pi, mu, Sigma = random_gmm(gen, 3, 2)
+    X = far_points(gen, 12, 2, distance=300.0)
+    _, loglik = _e_step(student, X, pi, mu, Sigma)
+    assert np.isfinite(loglik), \
+        "the log-likelihood from e_step is not finite for points far from every component"
+    assert np.isclose(loglik, ref.e_step(X, pi, mu, Sigma)[1], rtol=1e-10), \
+        "the log-likelihood from e_step is wrong for points far from every component"
+
+
+@pytest.mark.part(ESTEP)
+def test_e_step_leaves_its_inputs_unchanged(student):
+    """e_step does not modify its arguments"""
+    checks.estep_no_mutation(student, "e_step")
+
+
+def speed_problem():
+    """N=5000 points, D=2, K=3 (the size named in the assignment)."""
+    gen = rng(140)
+    pi, mu, Sigma = random_gmm(gen, 3, 2)
+    return random_points(gen, 5000, 2), pi, mu, Sigma
+
+
+@pytest.mark.part(ESTEP, weight=3)
+def test_e_step_is_20_times_faster_than_e_step_loop(student):
+    """e_step is at least 20x faster than your e_step_loop (N=5000, D=2, K=3)"""
+    X, pi, mu, Sigma = speed_problem()
+    gamma, _ = _e_step(student, X, pi, mu, Sigma)
+    if not np.allclose(gamma, ref.e_step(X, pi, mu, Sigma)[0], rtol=1e-8, atol=1e-8):
+        pytest.fail("e_step gives wrong responsibilities on the N=5000 timing problem, so its speed does not "
+                    "count", pytrace=False)
+    best = 0.0
+    for _ in range(2):  # measure again when the first ratio is close (other processes may have interfered)
+        t_loop = harness.time_call(student, "e_step_loop", X, pi, mu, Sigma, repeat=2)
+        t_fast = harness.time_call(student, "e_step", X, pi, mu, Sigma, repeat=1)
+        if t_loop / t_fast >= SPEEDUP / 4:
+            t_fast = min(t_fast, harness.time_call(student, "e_step", X, pi, mu, Sigma, repeat=10))
+        best = max(best, t_loop / t_fast)
+        if best >= SPEEDUP or best < SPEEDUP / 4:
+            break
+    assert best >= SPEEDUP, \
+        f"e_step was only {best:.1f}x faster than your e_step_loop on N=5000, D=2, K=3; at least " \
+        f"{SPEEDUP:.0f}x is required (no Python loop over the points in e_step, log_joint or gaussian_logpdf)"
+
+
+# ------------------------------------------------------------------------------------------------ m_step
+@pytest.mark.part(MSTEP)
+def test_m_step_returns_pi_mu_sigma(student):
+    """m_step returns pi (K,), mu (K, D), Sigma (K, D, D)"""
+    checks.mstep_shape(student, "m_step")
+
+
+@pytest.mark.part(MSTEP)
+def test_m_step_weights(student):
+    """m_step computes the weights pi like the reference"""
+    checks.mstep_param(student, "m_step", 0)
+
+
+@pytest.mark.part(MSTEP)
+def test_m_step_means(student):
+    """m_step computes the means mu like the reference"""
+    checks.mstep_param(student, "m_step", 1)
+
+
+@pytest.mark.part(MSTEP)
+def test_m_step_covariances(student):
+    """m_step computes the covariances Sigma like the reference (default reg=1e-6)"""
+    checks.mstep_param(student, "m_step", 2)
+
+
+@pytest.mark.part(MSTEP)
+def test_m_step_reg_argument(student):
+    """m_step adds its reg argument to the diagonal of every covariance"""
+    checks.mstep_reg(student, "m_step")
+
+
+@pytest.mark.part(MSTEP)
+def test_m_step_component_on_identical_points(student):
+    """m_step keeps Sigma invertible (reg * I) for a component on identical points"""
+    checks.mstep_degenerate(student, "m_step")
+
+
+@pytest.mark.part(MSTEP)
+def test_m_step_leaves_its_inputs_unchanged(student):
+    """m_step does not modify its arguments"""
+    checks.mstep_no_mutation(student, "m_step")
