@@ -1,0 +1,30 @@
+"""The course build behind ``make course`` (``python -m mlcourse.build``).
+
+Executes every lecture and solution notebook into ``_build/`` (cached by content hash), regenerates the
+nbgrader release, grades the demo submissions into ``_build/grades/`` and renders the HTML site into
+``_build/site/``. ``python -m mlcourse.build normalize`` strips outputs and volatile metadata from notebooks
+before they are committed.
+
+Modules
+-------
+cache
+    Content hashes (execution keys) and step stamps.
+execute
+    nbclient execution in a reproducible kernel environment, failure reports.
+release
+    ``nbgrader generate_assignment`` and the comparison of a release with a fresh one.
+grade
+    The grading engine (``course grade``) or, until it is importable, ``nbgrader autograde``.
+site
+    nbconvert HTML pages, index with table of contents, offline MathJax.
+normalize
+    Commit-ready notebooks.
+compare
+    Cell-by-cell comparison of notebooks (determinism, release equality).
+pipeline
+    The stages put together.
+"""
+
+from mlcourse.build.pipeline import STAGES, BuildOptions, BuildReport, build
+
+__all__ = ["STAGES", "BuildOptions", "BuildReport", "build"]
