@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ class PartResult:
     total_weight: float = 0.0
     messages: list[str] = field(default_factory=list)
     tests: list[tuple[str, bool, str]] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)  # test name -> its weight in this part
 
     @property
     def fraction(self) -> float:
@@ -106,6 +107,7 @@ class _Collector:
             result = self.results[part]
             if any(name == item.name for name, _, _ in result.tests):
                 return  # setup passed/failed already recorded for this test
+            result.weights[item.name] = weight
             if failed:
                 text = _message(item, call.excinfo) if call.excinfo else "check failed"
                 result.messages.append(text)
@@ -183,6 +185,49 @@ def hidden_score(assignment: str, part: str, namespace: dict, points: float) -> 
         print(("✓ " if passed else "✗ ") + (name.removeprefix("test_").replace("_", " ")
                                              if passed else text))
     return round(points * result.fraction, 6)
+
+
+def visible_gate(cells: Collection[str], failure: Callable[[Any, str], str | None]) -> tuple:
+    """Fixtures for a suite's conftest: a grade cell's hidden tests count only when its visible tests pass.
+
+    nbgrader gives a test cell 0 points when its visible asserts raise (the hidden region never runs); this
+    gate makes a hidden suite score the same way, so nbgrader's autograde and the grading engine agree.
+
+    Parameters
+    ----------
+    cells : collection of str
+        Grade-cell ids that have visible tests.
+    failure : callable
+        ``failure(student, cell)`` replays the cell's visible tests; ``None`` when they pass, else why not.
+        Looked up at call time (pass a lambda) so tests can swap it.
+
+    Returns
+    -------
+    tuple
+        ``(_visible_failures, _visible_gate)``: assign both in the suite's ``conftest.py``.
+    """
+
+    @pytest.fixture(scope="session")
+    def _visible_failures() -> dict:
+        """Per grade cell: ``None`` when its visible tests pass, else why not (filled lazily)."""
+        return {}
+
+    @pytest.fixture(autouse=True)
+    def _visible_gate(request: pytest.FixtureRequest, student: Any, _visible_failures: dict) -> None:
+        marker = request.node.get_closest_marker("part")
+        if marker is None or not marker.args or marker.args[0] not in cells:
+            return
+        cell = marker.args[0]
+        if cell not in _visible_failures:
+            _visible_failures[cell] = failure(student, cell)
+        reason = _visible_failures[cell]
+        if reason is not None:
+            doc = (request.node.obj.__doc__ or "").strip().splitlines()
+            check = doc[0] if doc else request.node.name.removeprefix("test_").replace("_", " ")
+            pytest.fail(f"{check}: not checked, because a visible test of this cell fails ({reason})",
+                        pytrace=False)
+
+    return _visible_failures, _visible_gate
 
 
 def time_call(student: Any, name: str, *args: Any, repeat: int = 5) -> float:

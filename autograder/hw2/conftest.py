@@ -8,29 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from autograder.harness import visible_gate
 from autograder.hw2 import visible
 
-
-@pytest.fixture(scope="session")
-def _visible_failures() -> dict:
-    """Per grade cell: ``None`` when its visible tests pass, else why not (filled lazily)."""
-    return {}
-
-
-@pytest.fixture(autouse=True)
-def _visible_gate(request: pytest.FixtureRequest, student, _visible_failures: dict) -> None:
-    marker = request.node.get_closest_marker("part")
-    if marker is None or not marker.args or marker.args[0] not in visible.CHECKS:
-        return
-    part = marker.args[0]
-    if part not in _visible_failures:
-        _visible_failures[part] = visible.failure(student, part)
-    reason = _visible_failures[part]
-    if reason is not None:
-        doc = (request.node.obj.__doc__ or "").strip().splitlines()
-        check = doc[0] if doc else request.node.name.removeprefix("test_").replace("_", " ")
-        pytest.fail(f"{check}: not checked, because a visible test of this cell fails ({reason})",
-                    pytrace=False)
+_visible_failures, _visible_gate = visible_gate(visible.CHECKS, lambda s, cell: visible.failure(s, cell))
 
 
 class Memo:
