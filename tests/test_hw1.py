@@ -20,12 +20,9 @@ import importlib.util
 import io
 import json
 import math
-import os
 import random
 import re
 import shutil
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -39,6 +36,7 @@ from autograder import harness
 from autograder.hw1 import common, visible
 from autograder.loader import load_namespace, load_student, student_from_namespace
 from mlcourse import autodiff as ad
+from mlcourse.build.release import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "solutions" / "hw1" / "hw1.ipynb"
@@ -564,13 +562,6 @@ SUITE_SOURCE_FRAGMENTS = ("hidden_score", "BEGIN HIDDEN TESTS", "autograder.harn
                           "expect_duals", "reference_eval", "def test_", "calls.append")
 
 
-def _nbgrader(course: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=1200, check=False)
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 @pytest.mark.slow
 def test_nbgrader_end_to_end(tmp_path, points):
     course = tmp_path / "course"
@@ -578,10 +569,8 @@ def test_nbgrader_end_to_end(tmp_path, points):
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(ROOT / "solutions" / "hw1", course / "solutions" / "hw1")
     db = tmp_path / "gradebook.db"
-    env = dict(os.environ, MLCOURSE_DB_URL=f"sqlite:///{db}",
-               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
 
-    _nbgrader(course, env, "generate_assignment", "hw1", "--force")
+    run_nbgrader(course, ["generate_assignment", "hw1", "--force"], db=db)
     generated = (course / "assignments" / "hw1" / "hw1.ipynb").read_text(encoding="utf-8")
     assert generated == RELEASE.read_text(encoding="utf-8"), \
         "assignments/hw1 is stale: run nbgrader generate_assignment hw1 --force"
@@ -592,8 +581,8 @@ def test_nbgrader_end_to_end(tmp_path, points):
         folder = course / "submitted" / student / "hw1"
         folder.mkdir(parents=True)
         shutil.copy(FIXTURES / f"{fixture}.ipynb", folder / "hw1.ipynb")
-    _nbgrader(course, env, "autograde", "hw1", "--force")
-    _nbgrader(course, env, "generate_feedback", "hw1", "--force")
+    run_nbgrader(course, ["autograde", "hw1", "--force"], db=db)
+    run_nbgrader(course, ["generate_feedback", "hw1", "--force"], db=db)
 
     from nbgrader.api import Gradebook
 

@@ -15,11 +15,8 @@ import contextlib
 import importlib.util
 import io
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -29,6 +26,7 @@ import pytest
 from autograder import harness
 from autograder.hw2 import visible
 from autograder.loader import load_namespace, load_student, student_from_namespace
+from mlcourse.build.release import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "solutions" / "hw2" / "hw2.ipynb"
@@ -230,13 +228,6 @@ SUITE_SOURCE_FRAGMENTS = ("hidden_score", "BEGIN HIDDEN TESTS", "autograder.harn
                           "expect_close(", "ref.e_step", "def test_")
 
 
-def _nbgrader(course: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=1200, check=False)
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 @pytest.mark.slow
 def test_nbgrader_end_to_end(tmp_path, points):
     course = tmp_path / "course"
@@ -244,10 +235,8 @@ def test_nbgrader_end_to_end(tmp_path, points):
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(ROOT / "solutions" / "hw2", course / "solutions" / "hw2")
     db = tmp_path / "gradebook.db"
-    env = dict(os.environ, MLCOURSE_DB_URL=f"sqlite:///{db}",
-               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
 
-    _nbgrader(course, env, "generate_assignment", "hw2", "--force")
+    run_nbgrader(course, ["generate_assignment", "hw2", "--force"], db=db)
     generated = (course / "assignments" / "hw2" / "hw2.ipynb").read_text(encoding="utf-8")
     assert generated == RELEASE.read_text(encoding="utf-8"), \
         "assignments/hw2 is stale: run nbgrader generate_assignment hw2 --force"
@@ -258,8 +247,8 @@ def test_nbgrader_end_to_end(tmp_path, points):
         folder = course / "submitted" / student / "hw2"
         folder.mkdir(parents=True)
         shutil.copy(FIXTURES / f"{fixture}.ipynb", folder / "hw2.ipynb")
-    _nbgrader(course, env, "autograde", "hw2", "--force")
-    _nbgrader(course, env, "generate_feedback", "hw2", "--force")
+    run_nbgrader(course, ["autograde", "hw2", "--force"], db=db)
+    run_nbgrader(course, ["generate_feedback", "hw2", "--force"], db=db)
 
     from nbgrader.api import Gradebook
 
