@@ -1,0 +1,499 @@
+"""The grading engine's parts: protocol, sandboxed worker, proxy, notebooks, inputs (fast, toy code)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import pickle
+import textwrap
+import zipfile
+
+import numpy as np
+import pytest
+
+from autograder import harness
+from autograder.engine import protocol
+from autograder.engine.inputs import discover, safe_extract
+from autograder.engine.notebooks import (
+    Assignment,
+    GradeCell,
+    NotebookProblem,
+    load_assignment,
+    parse_submission,
+    strip_hidden,
+    submission_code,
+)
+from autograder.engine.proxy import SandboxConfig, SandboxedStudent, clean, describe_status
+from autograder.loader import student_from_namespace
+from autograder.plain import DualValue, StudentError, StudentTimeout
+
+FAST = SandboxConfig().with_limits(call_cpu=1.0, cell_cpu=1.0, wall_factor=1.5, wall_grace=1.5,
+                                   memory_mb=1024)
+
+
+def sandbox(*cells: str, config: SandboxConfig = FAST) -> SandboxedStudent:
+    return SandboxedStudent([(i, textwrap.dedent(c)) for i, c in enumerate(cells)], "toy.ipynb", config)
+
+
+# ------------------------------------------------------------------------------------------- protocol
+def test_plain_data_round_trips_through_the_protocol():
+    value = (1, 2.5, float("nan"), -np.inf, True, None, "text", 1 + 2j, [np.arange(6.0).reshape(2, 3)],
+             {"a": np.array([1, 2], dtype=np.int32), "b": (np.array(True),)}, DualValue(1.0, np.ones(2)))
+    frame = protocol.pack({"value": protocol.encode(value)})
+    back = protocol.decode(protocol.unpack_body(frame[protocol.HEADER.size:])["value"])
+    assert back[:2] == (1, 2.5) and np.isnan(back[2]) and back[3] == -np.inf
+    assert back[4:8] == (True, None, "text", 1 + 2j)
+    assert np.array_equal(back[8][0], value[8][0]) and back[9]["a"].dtype == np.int32
+    assert isinstance(back[10], DualValue) and np.array_equal(back[10].der, np.ones(2))
+
+
+@pytest.mark.parametrize("data", [
+    {"a": base64.b64encode(pickle.dumps(np.array([object()], dtype=object))).decode()},
+    {"pickle": "gASV"}, {"t": [1], "d": []}, {"d": [[1, 2]]}, {"a": "not base64!!"}, {"c": ["x", 1]},
+    {"dual": ["a", 1]},
+])
+def test_the_trusted_side_refuses_anything_but_plain_data(data):
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(data)
+
+
+def test_object_and_structured_arrays_are_refused():
+    for array in (np.array([object()], dtype=object), np.zeros(2, dtype=[("x", float)]), np.array(["a"])):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=True)
+        with pytest.raises(protocol.ProtocolError):
+            protocol.decode({"a": base64.b64encode(buffer.getvalue()).decode()})
+
+
+def test_frames_larger_than_the_cap_are_refused_before_reading_them():
+    read, write = os.pipe()
+    os.write(write, protocol.HEADER.pack(10**12))
+    reader = protocol.FrameReader(read, max_bytes=1 << 20)
+    with pytest.raises(protocol.ProtocolError, match="larger than"):
+        reader.read(deadline=__import__("time").monotonic() + 1)
+    os.close(read)
+    os.close(write)
+
+
+def test_worker_text_is_cleaned_to_one_short_line():
+    assert clean("first\nsecond") == "first"
+    assert clean("\x1b[31mred\x07") == "[31mred"
+    assert len(clean("x" * 1000)) == 300
+    assert describe_status(9) == "killed by signal 9 (SIGKILL) - out of memory, or the process killed itself"
+    assert describe_status(3 << 8) == "exit code 3"
+
+
+# ------------------------------------------------------------------------------------------- the proxy
+def test_the_proxy_offers_the_in_process_api():
+    code = """
+    import numpy as np
+    class Dual:
+        def __init__(self, val, der=0.0):
+            self.val, self.der = val, der
+    def double(x, scale=1.0):
+        return 2 * x * scale
+    def scale_in_place(x):
+        x *= 2
+        return x
+    """
+    ns: dict = {}
+    exec(textwrap.dedent(code), ns)
+    local = student_from_namespace(ns)
+    with sandbox(code) as remote:
+        assert remote.load_errors == []
+        for student in (local, remote):
+            assert np.array_equal(student.double(np.arange(3.0)), [0.0, 2.0, 4.0])
+            assert student.double(2.0, scale=3.0) == 12.0
+            assert student.eval("Dual(2.0, 1.0)") == DualValue(2.0, 1.0)
+            x = np.ones(3)
+            assert harness.mutates_inputs(student, "scale_in_place", x)
+            assert not harness.mutates_inputs(student, "double", x)
+            assert np.array_equal(x, np.ones(3))
+            assert 0 < harness.time_call(student, "double", x, repeat=3) < 1
+            with pytest.raises(StudentError, match="nope is not defined"):
+                student.nope(1)
+
+
+def test_the_sandbox_hides_the_course_and_blocks_escapes(repo_root):
+    code = f"""
+    import os, sys
+    def tries():
+        out = {{}}
+        attempts = {{
+            "read solutions": lambda: open({str(repo_root / "solutions" / "hw2" / "hw2.ipynb")!r}).read(10),
+            "read suite": lambda: open({str(repo_root / "autograder" / "harness.py")!r}).read(10),
+            "list repo": lambda: os.listdir({str(repo_root)!r}),
+            "write repo": lambda: open({str(repo_root / "PWNED")!r}, "w").write("x"),
+            "reference": lambda: __import__("mlcourse.mixture"),
+            "suite module": lambda: __import__("autograder.harness"),
+            "socket": lambda: __import__("socket").create_connection(("127.0.0.1", 22), timeout=1),
+            "subprocess": lambda: __import__("subprocess").run(["true"]),
+            "system": lambda: os.system("true"),
+            "fork": lambda: os.fork(),
+            "ctypes": lambda: __import__("ctypes").CDLL(None),
+            "thread": lambda: __import__("threading").Thread(target=print).start(),
+        }}
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                out[name] = "ALLOWED"
+            except BaseException as exc:
+                out[name] = type(exc).__name__
+        out["write tmp"] = open("scratch.txt", "w").write("ok")
+        out["uid"], out["cwd"] = os.getuid(), os.getcwd()
+        return out
+    """
+    with sandbox(code) as student:
+        out = student.tries()
+        steps = student.stats.sandbox["steps"]
+    assert "ALLOWED" not in out.values(), out
+    assert out["write tmp"] == 2
+    if os.geteuid() == 0 and "private root (chroot)" in steps:
+        assert out["uid"] != 0 and out["cwd"] == "/tmp/work"
+        assert "network namespace" in steps and "no new processes or threads" in steps
+    assert not (repo_root / "PWNED").exists()
+
+
+def test_an_infinite_loop_costs_only_that_function():
+    with sandbox("def spin():\n    while True:\n        pass", "def ok():\n    return 1") as student:
+        with pytest.raises(StudentTimeout, match=r"spin took longer than 1 s \(CPU time\)"):
+            student.spin()
+        assert student.ok() == 1
+        assert student.stats.starts == 1  # stopped inside the worker, no restart needed
+
+
+def test_code_that_swallows_the_timeout_or_sleeps_is_killed_and_the_worker_restarted():
+    code = """
+    import time
+    def stubborn():
+        while True:
+            try:
+                while True:
+                    pass
+            except BaseException:
+                pass
+    def sleepy():
+        time.sleep(60)
+    def ok():
+        return 2
+    """
+    with sandbox(code) as student:
+        for name in ("stubborn", "sleepy"):
+            with pytest.raises(StudentTimeout, match=f"{name} took longer than 3 s and was stopped"):
+                getattr(student, name)()
+            assert student.ok() == 2
+        assert student.stats.starts == 3
+
+
+def test_exits_and_kills_end_one_call_and_the_next_call_gets_a_fresh_worker():
+    code = """
+    import os, signal, sys
+    def leave():
+        os._exit(7)
+    def die():
+        signal.raise_signal(signal.SIGKILL)
+    def bye():
+        sys.exit(0)
+    def ok():
+        return 3
+    """
+    with sandbox(code) as student:
+        with pytest.raises(StudentError, match=r"leave ended the grading process \(exit code 7\)"):
+            student.leave()
+        assert student.ok() == 3
+        with pytest.raises(StudentError, match=r"die ended the grading process \(killed by signal 9"):
+            student.die()
+        with pytest.raises(StudentError, match=r"bye called exit\(\) / sys.exit\(\)"):
+            student.bye()
+        assert student.ok() == 3
+
+
+def test_cells_that_kill_or_hang_the_worker_while_loading_are_skipped():
+    student = sandbox("import os\nA = 1", "os._exit(0)",
+                      "while True:\n    try:\n        while True:\n            pass\n"
+                      "    except BaseException:\n        pass", "import time\ntime.sleep(60)",
+                      "def f():\n    return A + 1", "raise ValueError('broken cell')")
+    with student:
+        assert student.f() == 2
+        assert student.load_errors == [
+            "cell 1 ended the grading process (exit code 0); it was skipped",
+            "cell 2 took longer than 3 s and was stopped; it was skipped",
+            "cell 3 took longer than 3 s and was stopped; it was skipped",
+            "cell 5 raised ValueError: broken cell",
+        ]
+
+
+def test_memory_limits_and_oversized_results_are_reported():
+    code = """
+    import numpy as np
+    def hog():
+        return np.ones((2**16, 2**16))
+    def big():
+        return np.zeros(3 * 2**20)
+    def ok():
+        return 4
+    """
+    with sandbox(code, config=FAST.with_limits(response_mb=16)) as student:
+        with pytest.raises(StudentError, match=r"hog ran out of memory \(the limit is 1024 MiB\)"):
+            student.hog()
+        with pytest.raises(StudentError, match=r"big: response of \d+ MiB is larger than the 16 MiB allowed"):
+            student.big()
+        assert student.ok() == 4
+
+
+def test_lies_and_monkeypatching_do_not_reach_the_trusted_side():
+    code = """
+    import builtins, json
+    import numpy as np
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return True
+    def liar():
+        return np.zeros(3).view(Liar)
+    def thing():
+        return object()
+    builtins.isinstance = lambda obj, cls: True
+    builtins.type = lambda obj: float
+    np.save = None
+    json.dumps = lambda *a, **k: '"forged"'
+    def honest():
+        return np.arange(3.0)
+    """
+    with sandbox(code) as student:
+        result = student.liar()
+        assert type(result) is np.ndarray and not np.array_equal(result, np.ones(3))
+        with pytest.raises(StudentError, match="returned an object of type object"):
+            student.thing()
+        assert np.array_equal(student.honest(), np.arange(3.0))
+
+
+def test_unseeded_randomness_is_repeatable():
+    code = """
+    import os, random
+    import numpy as np
+    def draw():
+        return [np.random.default_rng().random(), np.random.rand(), random.random(), random.Random().random(),
+                int.from_bytes(os.urandom(4), "little")]
+    """
+    with sandbox(code) as first, sandbox(code) as second:
+        assert first.draw() == second.draw()
+
+
+def test_exec_spawning_gives_the_same_sandbox():
+    with sandbox("def f(x):\n    return x + 1", config=SandboxConfig(spawn="exec")) as student:
+        assert student.f(1) == 2
+        assert "audit hook" in student.stats.sandbox["steps"]
+
+
+def test_the_toy_suite_scores_the_same_in_process_and_sandboxed(tmp_path):
+    suite = tmp_path / "toy"
+    suite.mkdir()
+    (suite / "test_toy.py").write_text(textwrap.dedent('''
+        import numpy as np
+        import pytest
+
+        @pytest.mark.part("test_double")
+        def test_values(student):
+            """double doubles"""
+            assert np.array_equal(student.double(np.arange(3.0)), [0, 2, 4]), "double(x) should be 2 * x"
+
+        @pytest.mark.part("test_double", weight=3)
+        def test_spin(student):
+            student.spin()
+    '''))
+    code = "import numpy as np\ndef double(x):\n    return x + x\ndef spin():\n    while True:\n        pass"
+    ns: dict = {}
+    exec(code, ns)
+    from autograder.loader import InProcessStudent
+
+    local = harness.run_suite(suite, InProcessStudent(ns, call_timeout=1.0))
+    with sandbox(code) as student:
+        remote = harness.run_suite(suite, student)
+    assert local["test_double"].fraction == remote["test_double"].fraction == 0.25
+    assert remote["test_double"].messages == ["spin took longer than 1 s (CPU time) and was stopped"]
+
+
+# ------------------------------------------------------------------------------------------- notebooks
+def _cell(source, kind="code", **nbgrader):
+    meta = {"nbgrader": nbgrader} if nbgrader else {}
+    cell = {"cell_type": kind, "metadata": meta, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+def _assignment(tmp_path) -> Assignment:
+    source = tmp_path / "source"
+    source.mkdir()
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        _cell("import numpy as np", grade_id="setup", grade=False, solution=False, locked=True),
+        _cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", grade_id="f",
+              grade=False, solution=True),
+        _cell("assert f() == 1\n### BEGIN HIDDEN TESTS\nhidden_score('x', 'test_f', globals(), points=4)\n"
+              "### END HIDDEN TESTS", grade_id="test_f", grade=True, solution=False, locked=True, points=4),
+        _cell("Why?", "markdown", grade_id="why", grade=True, solution=True, points=2),
+    ]}
+    (source / "toy.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "suite").mkdir()
+    return load_assignment("toy", source, tmp_path / "suite")
+
+
+def test_points_come_from_the_source_and_locked_cells_are_restored(tmp_path):
+    assignment = _assignment(tmp_path)
+    assert assignment.cells == [GradeCell("test_f", "toy", 4.0, True), GradeCell("why", "toy", 2.0, False)]
+    assert assignment.max_score == 4.0 and assignment.imports == ["numpy"]
+    submitted = {"cells": [
+        _cell("import numpy as np\nnp.allclose = None", grade_id="setup", grade=False, solution=False,
+              locked=True),
+        _cell("def f():\n    return 2", grade_id="f", grade=False, solution=True),
+        _cell("f = lambda: 1", grade_id="test_f", grade=True, solution=False, points=1000),
+    ]}
+    assert submission_code(submitted, assignment, "toy") == [(0, "import numpy as np"),
+                                                             (1, "def f():\n    return 2")]
+
+
+def test_hidden_regions_are_stripped():
+    source = "assert x\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nprint('done')\n"
+    assert strip_hidden(source) == "assert x\nprint('done')\n"
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"{\"cells\": [", "not a valid notebook (not JSON"), (b"\xff\xfe", "not UTF-8"),
+    (b"[1, 2]", "no list of cells"), (b"x" * (2 << 20), "more than the 1 MiB allowed"),
+])
+def test_broken_notebooks_get_a_one_line_reason(data, message):
+    with pytest.raises(NotebookProblem, match=message.replace("(", r"\(")):
+        parse_submission(data, "hw.ipynb", max_mb=1)
+
+
+# ------------------------------------------------------------------------------------------- inputs
+def test_submission_layouts_are_recognised(tmp_path):
+    assignment = _assignment(tmp_path)
+    nbgrader = tmp_path / "course" / "submitted"
+    (nbgrader / "bob" / "toy").mkdir(parents=True)
+    (nbgrader / "bob" / "toy" / "toy.ipynb").write_text("{}")
+    (nbgrader / "bob" / "toy" / "timestamp.txt").write_text("2024-01-01 10:00:00\n")
+    (nbgrader / "eve" / "toy").mkdir(parents=True)
+    (nbgrader / "eve" / "toy" / "other.ipynb").write_text("{}")
+    found = discover(tmp_path / "course", assignment, tmp_path / "scratch")
+    assert [(s.student, s.timestamp, s.problems) for s in found] == [
+        ("bob", "2024-01-01 10:00:00", []),
+        ("eve", None, ["notebook toy.ipynb is missing (found: other.ipynb)"])]
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ("Ann Lee.ipynb", "ann-lee.ipynb", "zed.ipynb"):
+        (flat / name).write_text("{}")
+    assert [s.student for s in discover(flat, assignment, tmp_path / "scratch")] == ["Ann-Lee", "ann-lee",
+                                                                                      "zed"]
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("export/submission_1/toy.ipynb", "{}")
+        zf.writestr("export/submission_2/work/mine.ipynb", "{}")
+        zf.writestr("export/submission_2/submission_metadata.yml", "x")
+    found = discover(archive, assignment, tmp_path / "scratch")
+    assert [(s.student, sorted(s.notebooks)) for s in found] == [("submission_1", ["toy"]),
+                                                                 ("submission_2", ["toy"])]
+
+
+@pytest.mark.parametrize("member", ["../evil.ipynb", "/abs/evil.ipynb", "a/../../evil.ipynb"])
+def test_zips_cannot_write_outside_their_folder(tmp_path, member):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(member, "{}")
+    with pytest.raises(ValueError, match="unsafe path"):
+        safe_extract(archive, tmp_path / "out", max_total_mb=10)
+    assert not (tmp_path / "evil.ipynb").exists()
+
+
+def test_zip_bombs_are_refused(tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.ipynb", b"0" * (3 << 20))
+    with pytest.raises(ValueError, match="expands to more than 1 MiB"):
+        safe_extract(archive, tmp_path / "out", max_total_mb=1)
+
+
+def test_without_namespaces_the_audit_hook_still_guards_the_course(repo_root):
+    """Where namespaces are unavailable (the fallback), the audit hook alone keeps the course unreadable."""
+    config = SandboxConfig(limits=FAST.with_limits(cell_cpu=20).limits, namespaces=False, drop_user=False)
+    code = f"""
+    import os
+    import mlcourse.datasets
+    def tries():
+        out = {{}}
+        for name, path in [("solution", {str(repo_root / "solutions" / "hw2" / "hw2.ipynb")!r}),
+                           ("suite", {str(repo_root / "autograder" / "harness.py")!r}),
+                           ("reference",
+                            {str(repo_root / "src" / "mlcourse" / "mixture" / "__init__.py")!r})]:
+            try:
+                open(path).read(1)
+                out[name] = "ALLOWED"
+            except BaseException as exc:
+                out[name] = type(exc).__name__
+        return out
+    """
+    with sandbox(code, config=config) as student:
+        assert student.load_errors == []
+        assert student.tries() == {"solution": "PermissionError", "suite": "PermissionError",
+                                   "reference": "PermissionError"}
+        assert "private root (chroot)" not in student.stats.sandbox["steps"]
+
+
+DEGRADED = r'''
+import errno, json, os, sys, tempfile
+from autograder.engine import confine, proxy
+
+def refuse(*args, **kwargs):
+    raise OSError(errno.EPERM, "Operation not permitted")
+
+confine._Mounter.mount = refuse  # a container without CAP_SYS_ADMIN, or a user namespace AppArmor disarmed
+workdir = tempfile.mkdtemp(dir=sys.argv[1])
+setup = proxy.SandboxConfig().setup(workdir)
+state = confine.isolate(setup)
+confine.install_guards(setup, state, os.getcwd())
+out = {"state": state.as_dict(), "uid": os.getuid(), "home": os.getcwd() == workdir}
+with open("scratch.txt", "w") as handle:
+    out["write home"] = handle.write("ok")
+for name, attempt in [("read solutions", lambda: open(sys.argv[2]).read(1)),
+                      ("list course", lambda: os.listdir(os.path.dirname(sys.argv[2]))),
+                      ("write tmp", lambda: open(os.path.join(sys.argv[1], "PWNED"), "w")),
+                      ("socket", lambda: __import__("socket").socket(__import__("socket").AF_INET))]:
+    try:
+        attempt()
+        out[name] = "ALLOWED"
+    except BaseException as exc:
+        out[name] = type(exc).__name__
+sys.stdout.write(json.dumps(out))
+'''
+
+
+def test_a_host_that_refuses_mounts_degrades_to_the_audit_hook_not_to_a_failure(repo_root):
+    """Where mounts are refused, the worker still starts: own uid (as root), home, limits, audit hook."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    base = tempfile.mkdtemp(prefix="course-sandboxes-")  # like the engine's: 0711 under /tmp
+    os.chmod(base, 0o711)
+    try:
+        proc = subprocess.run([sys.executable, "-c", DEGRADED, base,
+                               str(repo_root / "solutions" / "hw2" / "hw2.ipynb")],
+                              capture_output=True, text=True, timeout=120, cwd="/")
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    state = out["state"]
+    assert "private root (Operation not permitted)" in state["missing"], state
+    assert "private root (chroot)" not in state["steps"]
+    assert {"rlimits", "audit hook"} <= set(state["steps"]), state
+    assert out["home"] and out["write home"] == 2
+    assert {out[k] for k in ("read solutions", "list course", "write tmp", "socket")} == {"PermissionError"}
+    dropped = out["uid"] != 0 and any(step.startswith("uid ") for step in state["steps"])
+    if os.geteuid() == 0:  # its own uid, unless that uid could not load Python (then it says why not)
+        assert dropped or any("cannot read" in m for m in state["missing"]), state
+    if dropped or os.geteuid() != 0:
+        assert "no new processes or threads" in state["steps"], state

@@ -1,0 +1,60 @@
+"""The student-side ``check(name)`` helper and its generated visible-test modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.loader import load_namespace, read_notebook
+from mlcourse.check import check
+from mlcourse.checks import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "autograder" / "fixtures"
+
+
+def namespace(assignment: str, fixture: str) -> dict:
+    path = FIXTURES / assignment / f"{fixture}.ipynb"
+    if not path.is_file():
+        pytest.skip(f"no fixture {path}")
+    ns, _ = load_namespace(read_notebook(path), path.name)
+    return ns
+
+
+def test_the_visible_check_modules_are_up_to_date():
+    for path, text in generate(ROOT).items():
+        assert path.is_file() and path.read_text(encoding="utf-8") == text, \
+            f"{path.name} is stale: run python -m mlcourse.checks"
+
+
+def test_check_passes_a_correct_function_and_leaves_the_namespace_alone(capsys):
+    ns = namespace("hw2", "correct")
+    before = set(ns)
+    result = check("e_step", namespace=ns)
+    assert result and result.lines[0] == "✓ test_e_step: the visible tests pass"
+    assert set(ns) == before
+    assert "all visible tests of hw2 pass" in capsys.readouterr().out
+
+
+def test_check_explains_a_failure_in_one_line():
+    ns = namespace("hw2", "e_step_loop_forgot_log_pi")
+    result = check("e_step_loop", namespace=ns, quiet=True)
+    assert not result
+    assert result.lines[0].startswith("✗ test_e_step_loop: x = 1 lies halfway between the two means")
+    ns["softmax"] = lambda a: (_ for _ in ()).throw(NotImplementedError())
+    assert check("softmax", namespace=ns, quiet=True).lines == [
+        "✗ test_softmax: not implemented yet (it raises NotImplementedError)"]
+    del ns["softmax"]
+    assert "name 'softmax' is not defined - run the cell that defines it first" in \
+        check("test_softmax", namespace=ns, quiet=True).lines[0]
+
+
+def test_check_finds_the_callers_variables_and_the_assignment():
+    ns = namespace("hw1", "correct")
+    exec("from mlcourse.check import check\nresult = check('Dual', quiet=True)", ns)
+    assert ns["result"] and [line[:2] for line in ns["result"].lines[:2]] == ["✓ ", "✓ "]
+    wrong = namespace("hw1", "product_rule_wrong")
+    assert not check("Dual", namespace=wrong, quiet=True)
+    with pytest.raises(ValueError, match="no visible tests for 'e_stp'"):
+        check("e_stp", namespace={})

@@ -1,0 +1,330 @@
+"""``course grade`` end to end: a toy course (fast), and the HW1/HW2 demo submissions vs expected.json."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import tokenize
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "7319.25"  # an expected value that only the hidden suite knows
+
+SUITE = f'''
+import numpy as np
+import pytest
+
+
+@pytest.mark.part("test_double")
+def test_double_values(student):
+    """double doubles its input"""
+    x = np.arange(4.0)
+    assert np.array_equal(student.double(x), x + x), "double(x) should return 2 * x elementwise"
+
+
+@pytest.mark.part("test_double", weight=3)
+def test_double_keeps_shape(student):
+    """double keeps the shape"""
+    assert np.shape(student.double(np.ones((2, 3)))) == (2, 3), "double(x) should keep the shape of x"
+
+
+@pytest.mark.part("test_square")
+def test_square_secret(student):
+    """square squares"""
+    hidden_expected_value = {SECRET}
+    assert np.isclose(student.square(np.sqrt(hidden_expected_value)), hidden_expected_value)
+'''
+
+STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+
+
+def _cell(source: str, kind: str = "code", **nbgrader) -> dict:
+    meta = {"nbgrader": {"schema_version": 3, "locked": False, **nbgrader}} if nbgrader else {}
+    cell = {"cell_type": kind, "id": nbgrader.get("grade_id", f"c{abs(hash(source)) % 10**8}"),
+            "metadata": meta, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+def _notebook(cells: list[dict]) -> dict:
+    return {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+
+
+def toy_notebook(double: str, square: str, extra: str | None = None, hidden: bool = False) -> dict:
+    hidden_double = ("\n### BEGIN HIDDEN TESTS\nfrom autograder.harness import hidden_score\n"
+                     "hidden_score('toy', 'test_double', globals(), points=4)\n### END HIDDEN TESTS"
+                     ) if hidden else ""
+    cells = [
+        _cell("import numpy as np", grade_id="setup", grade=False, solution=False, locked=True),
+        _cell(f"def double(x):\n{double}", grade_id="double", grade=False, solution=True),
+        _cell("assert np.shape(double(np.ones(2))) == (2,)" + hidden_double, grade_id="test_double",
+              grade=True, solution=False, locked=True, points=4),
+        _cell(f"def square(x):\n{square}", grade_id="square", grade=False, solution=True),
+        _cell("assert square(2.0) == 4.0", grade_id="test_square", grade=True, solution=False, locked=True,
+              points=2),
+        _cell("Explain.", "markdown", grade_id="explain", grade=True, solution=True, points=1),
+    ]
+    if extra:
+        cells.insert(1, _cell(extra))
+    return _notebook(cells)
+
+
+STUDENTS = {
+    "alice": toy_notebook("    return 2 * x", "    return x * x"),
+    "bob": toy_notebook("    return np.asarray(x) + 1", "    return x * x"),  # right shape only: 3 of 4
+    "carol": toy_notebook("    return 2 * x", "    while True:\n        pass",
+                          extra="import os\nos._exit(1)"),
+    "dave": toy_notebook(STUB, STUB),
+}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("toy")
+    source = base / "solutions" / "toy"
+    source.mkdir(parents=True)
+    solution = toy_notebook("    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                            "    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION", hidden=True)
+    (source / "toy.ipynb").write_text(json.dumps(solution, indent=1))
+    suite = base / "suite" / "toy"
+    suite.mkdir(parents=True)
+    (suite / "test_toy.py").write_text(textwrap.dedent(SUITE))
+    subs = base / "submissions"
+    subs.mkdir()
+    for name, nb in STUDENTS.items():
+        (subs / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
+    return {"base": base, "source": source, "suite": suite, "subs": subs}
+
+
+def grade(toy: dict[str, Path], out: Path, *extra: str, submissions: Path | None = None) -> int:
+    return main(["grade", "toy", str(submissions or toy["subs"]), "--out", str(out),
+                 "--source", str(toy["source"]), "--suite", str(toy["suite"]), "--call-timeout", "1",
+                 "--cell-timeout", "2", *extra])
+
+
+def rows(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "grades.csv").open(newline="") as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+def code_lines(folder: Path) -> list[str]:
+    """The code of a suite's files with strings and comments removed (what must never reach a student)."""
+    lines = []
+    for path in sorted(folder.glob("*.py")):
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        by_line: dict[int, list[str]] = {}
+        for tok in tokens:
+            if tok.type in (tokenize.STRING, tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                            tokenize.DEDENT, tokenize.ENDMARKER):
+                continue
+            by_line.setdefault(tok.start[0], []).append(tok.string)
+        for parts in by_line.values():
+            text = " ".join(parts)
+            if len(parts) >= 4 and len(text) >= 20 and not text.startswith(("import", "from", "def test_")):
+                lines.append(text)
+    return lines
+
+
+def visible_text(page: str) -> str:
+    """A feedback page as plain text with normalised whitespace (no markup, styles or scripts)."""
+    page = re.sub(r"(?s)<(style|script)\b.*?</\1>", " ", page)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_a_toy_batch_end_to_end(toy, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert grade(toy, out, "--workers", "2") == 0
+    err = capsys.readouterr().err
+    assert "ETA" in err and "4 submissions, 4 graded, 0 failed to run" in err
+    table = rows(out)
+    assert {s: (r["status"], r["score"], r["test_double"], r["test_square"]) for s, r in table.items()} == {
+        "alice": ("graded", "6", "4", "2"), "bob": ("graded", "5", "3", "2"),
+        "carol": ("graded", "4", "4", "0"), "dave": ("graded", "0", "0", "0")}
+    assert table["carol"]["reason"].startswith(
+        "cell 1 ended the grading process (exit code 1); it was skipped")
+    assert table["alice"]["reason"] == "" and table["alice"]["max_score"] == "6"
+    assert table["dave"]["reason"].startswith("test_double: double is not implemented yet")
+
+    result = json.loads((out / "bob" / "results.json").read_text())
+    assert result["score"] == 5 and result["max_score"] == 6
+    assert sum(t["score"] for t in result["tests"]) == 5
+    failed = [t for t in result["tests"] if t["status"] == "failed"]
+    assert [(t["name"], t["output"], t["max_score"]) for t in failed] == [
+        ("test_double: double values", "double(x) should return 2 * x elementwise", 1)]
+
+    # The gradebook holds the engine's scores (and the hand-graded cell is left for formgrader).
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "mlcourse") as gb:
+        grades = {(s, c): gb.find_grade(c, "toy", "toy", s).auto_score
+                  for s in STUDENTS for c in ("test_double", "test_square")}
+        assert gb.find_grade("explain", "toy", "toy", "alice").needs_manual_grade
+    assert grades[("bob", "test_double")] == 3 and grades[("carol", "test_square")] == 0
+    assert grades[("alice", "test_square")] == 2
+
+    # Feedback: pass/fail lines of the hidden tests, never their code, expected values or hidden regions.
+    secret_code = code_lines(toy["suite"])
+    assert secret_code, "the suite should have code lines to look for"
+    for student in STUDENTS:
+        page = (out / "feedback" / student / "toy" / "toy.html").read_text()
+        text = visible_text(page)
+        assert "Autograder summary" in text
+        for line in secret_code:
+            assert " ".join(line.split()) not in text, (student, line)
+        assert SECRET not in page and "hidden_score" not in page and "HIDDEN TESTS" not in page
+    bob = visible_text((out / "feedback" / "bob" / "toy" / "toy.html").read_text())
+    assert "✗ double(x) should return 2 * x elementwise" in bob and "✓ double keeps shape" in bob
+    carol = visible_text((out / "feedback" / "carol" / "toy" / "toy.html").read_text())
+    assert "square took longer than 1 s (CPU time) and was stopped" in carol
+    assert "cell 1 ended the grading process" in carol
+    summary = (out / "summary.txt").read_text()
+    assert "mean score 3.75/6" in summary
+    timings = json.loads((out / "timings.json").read_text())
+    assert set(timings["phase_seconds_total"]) >= {"kernel_start", "execution", "hidden_tests", "gradebook"}
+
+
+def test_results_do_not_depend_on_the_worker_count_or_on_dask(toy, tmp_path):
+    from distributed import LocalCluster
+
+    outputs = {}
+    for label, extra in [("one", ["--workers", "1"]), ("two", ["--workers", "2"])]:
+        outputs[label] = tmp_path / label
+        assert grade(toy, outputs[label], "--no-nbgrader", "--quiet", *extra) == 0
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        outputs["dask"] = tmp_path / "dask"
+        assert grade(toy, outputs["dask"], "--no-nbgrader", "--quiet", "--scheduler",
+                     cluster.scheduler_address) == 0
+    files = {label: {p.relative_to(out).as_posix(): p.read_bytes()
+                     for p in sorted(out.rglob("*")) if p.name in ("grades.csv", "results.json")}
+             for label, out in outputs.items()}
+    assert len(files["one"]) == 5
+    assert files["one"] == files["two"] == files["dask"]
+
+
+def test_zip_and_nbgrader_layouts_and_a_custom_gradebook(toy, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("submission_1/toy.ipynb", json.dumps(STUDENTS["alice"]))
+        zf.writestr("submission_2/nested/mine.ipynb", json.dumps(STUDENTS["bob"]))
+    db = tmp_path / "elsewhere" / "course.db"
+    out = tmp_path / "zip"
+    assert grade(toy, out, "--quiet", "--db-url", f"sqlite:///{db}", "--no-feedback",
+                 submissions=archive) == 0
+    assert {s: r["score"] for s, r in rows(out).items()} == {"submission_1": "6", "submission_2": "5"}
+    assert db.is_file() and not (out / "gradebook.db").exists()
+
+    course = tmp_path / "course" / "submitted"
+    (course / "erin" / "toy").mkdir(parents=True)
+    (course / "erin" / "toy" / "toy.ipynb").write_text(json.dumps(STUDENTS["alice"]))
+    (course / "erin" / "toy" / "timestamp.txt").write_text("2030-01-01 12:00:00.000000 UTC\n")
+    (course / "frank" / "toy").mkdir(parents=True)
+    (course / "frank" / "toy" / "notes.txt").write_text("forgot the notebook")
+    (course / "gina" / "toy").mkdir(parents=True)
+    (course / "gina" / "toy" / "toy.ipynb").write_text('{"cells": [')
+    out = tmp_path / "course-out"
+    assert grade(toy, out, "--quiet", "--db-url", f"sqlite:///{db}", submissions=course.parent) == 0
+    table = rows(out)
+    assert (table["erin"]["score"], table["frank"]["status"], table["gina"]["status"]) == \
+        ("6", "failed", "failed")
+    assert table["frank"]["reason"] == "notebook toy.ipynb is missing"
+    assert table["gina"]["reason"].startswith("toy.ipynb is not a valid notebook (not JSON")
+    for student in ("frank", "gina"):  # failed submissions still get feedback with their reason
+        assert table[student]["reason"] in html.unescape(
+            (out / "feedback" / student / "toy" / "toy.html").read_text())
+    with sqlite3.connect(db) as con:
+        students = {s for (s,) in con.execute("SELECT student_id FROM submitted_assignment")}
+    assert students >= {"submission_1", "submission_2", "erin", "frank", "gina"}
+
+
+def test_concurrent_runs_share_one_sqlite_gradebook_safely(toy, tmp_path):
+    """Two ``course grade`` runs at once on one SQLite gradebook (e.g. two sections graded in parallel):
+    both create the assignment, both write their students; nothing is lost and neither run fails."""
+    db = tmp_path / "shared" / "gradebook.db"
+    procs = []
+    for section, students in (("a", ("alice", "bob")), ("b", ("carol", "dave"))):
+        folder = tmp_path / f"section-{section}"
+        folder.mkdir()
+        for student in students:
+            (folder / f"{student}.ipynb").write_text(json.dumps(STUDENTS[student]))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "autograder.cli", "grade", "toy", str(folder), "--out",
+             str(tmp_path / f"out-{section}"), "--source", str(toy["source"]), "--suite", str(toy["suite"]),
+             "--db-url", f"sqlite:///{db}", "--call-timeout", "1", "--cell-timeout", "2", "--workers", "1",
+             "--no-feedback", "--quiet"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for proc in procs:
+        output, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, output
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db}", "mlcourse") as gb:
+        assert len(gb.find_assignment("toy").notebooks[0].grade_cells) == 3
+        totals = {s: gb.find_submission("toy", s).score for s in STUDENTS}
+    assert totals == {"alice": 6, "bob": 5, "carol": 4, "dave": 0}
+
+
+def test_a_gradebook_failing_mid_batch_loses_no_grades(toy, tmp_path, monkeypatch):
+    from autograder.engine.gradebook import Bookkeeper
+
+    record = Bookkeeper.record
+
+    def flaky(self, result, timestamp=None):
+        if result.student == "bob":
+            raise ConnectionError("server closed the connection unexpectedly\nmore detail")
+        return record(self, result, timestamp)
+
+    monkeypatch.setattr(Bookkeeper, "record", flaky)
+    out = tmp_path / "out"
+    assert grade(toy, out, "--quiet", "--no-feedback", "--workers", "1") == 0
+    scores = {s: r["score"] for s, r in rows(out).items()}
+    assert scores == {"alice": "6", "bob": "5", "carol": "4", "dave": "0"}
+    assert json.loads((out / "bob" / "results.json").read_text())["score"] == 5
+    assert "warning: bob: not recorded in the gradebook (ConnectionError: server closed the connection " \
+           "unexpectedly)\n" in (out / "summary.txt").read_text()
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "mlcourse") as gb:
+        recorded = sorted(s.student.id for s in gb.find_assignment("toy").submissions)
+    assert recorded == ["alice", "carol", "dave"]
+
+
+def test_bad_arguments_are_clear(toy, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["grade", "toy", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    assert "no submissions at" in capsys.readouterr().err
+    assert main(["grade", "nosuch", str(toy["subs"]), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "no source notebooks for assignment 'nosuch'" in capsys.readouterr().err
+    url = "postgresql://grader:hunter2@127.0.0.1:1/course"  # no server there (and perhaps no driver)
+    assert grade(toy, tmp_path / "o", "--quiet", "--db-url", url) == 2
+    err = capsys.readouterr().err
+    assert "course grade: the gradebook postgresql://grader:***@127.0.0.1:1/course cannot be used" in err
+    assert "hunter2" not in err and "--no-nbgrader" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ["hw1", "hw2"])
+def test_the_demo_submissions_score_as_expected(assignment, tmp_path):
+    fixtures = ROOT / "autograder" / "fixtures" / assignment
+    expected_file = fixtures / "expected.json"
+    if not expected_file.is_file() or not (ROOT / "solutions" / assignment).is_dir():
+        pytest.skip(f"{assignment} is not there yet")
+    expected = json.loads(expected_file.read_text())
+    out = tmp_path / "out"
+    assert main(["grade", assignment, "--out", str(out), "--workers", "2", "--no-nbgrader", "--quiet"]) == 0
+    table = rows(out)
+    got = {s: {c: float(r[c]) for c in expected[s]} for s, r in table.items() if s in expected}
+    assert got == {s: {c: float(v) for c, v in cells.items()} for s, cells in expected.items()}
