@@ -464,7 +464,7 @@ def _visible_source(cell) -> str:
 def test_the_suite_holds_the_notebooks_visible_tests(source):
     for gid, cell in grade_test_cells(source).items():
         assert visible.SOURCES[gid].strip() == _visible_source(cell).strip(), \
-            f"autograder/hw1/visible.py is stale for {gid}: copy the visible part of the notebook's test cell"
+            f"mlcourse/checks/hw1.py is stale for {gid}: run python -m mlcourse.checks"
 
 
 def _notebook_visible_passes(namespace: dict, code: str) -> bool:
