@@ -22,12 +22,12 @@ from autograder.engine.notebooks import (
     NotebookProblem,
     load_assignment,
     parse_submission,
-    strip_hidden,
     submission_code,
 )
 from autograder.engine.proxy import SandboxConfig, SandboxedStudent, clean, describe_status
 from autograder.loader import student_from_namespace
 from autograder.plain import DualValue, StudentError, StudentTimeout
+from mlcourse.checks import strip_hidden
 
 FAST = SandboxConfig().with_limits(call_cpu=1.0, cell_cpu=1.0, wall_factor=1.5, wall_grace=1.5,
                                    memory_mb=1024)

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autograder.engine.grade import SubmissionResult
-from autograder.engine.notebooks import Assignment, strip_hidden
+from autograder.engine.notebooks import Assignment
+from mlcourse.checks import strip_hidden
 
 #: Seconds one nbgrader step (autograde or feedback of one student) may take before it is abandoned.
 STEP_SECONDS = 120

@@ -12,13 +12,11 @@ import ast
 import copy
 import importlib.util
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.loader import SKIP_TAG, student_cells
-
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
+from mlcourse.checks import strip_hidden
 
 
 class NotebookProblem(Exception):
@@ -63,11 +61,6 @@ class Assignment:
 def _source(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
-
-
-def strip_hidden(source: str) -> str:
-    """``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions."""
-    return HIDDEN.sub("", source).rstrip() + ("\n" if source.endswith("\n") else "")
 
 
 def _imports(code: str) -> list[str]:

@@ -22,6 +22,12 @@ from pathlib import Path
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?(^[ \t]*### END HIDDEN TESTS[^\n]*\n?|\Z)", re.S | re.M)
 
 
+def strip_hidden(source: str) -> str:
+    """``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions (an unterminated
+    region is removed to the end)."""
+    return HIDDEN.sub("", source).rstrip() + ("\n" if source.endswith("\n") else "")
+
+
 def _source(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
@@ -53,7 +59,7 @@ def extract(notebook: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
                 functions.setdefault(name, [])
         elif meta.get("grade") and meta.get("grade_id"):
             grade_id = meta["grade_id"]
-            sources[grade_id] = HIDDEN.sub("", _source(cell)).rstrip() + "\n"
+            sources[grade_id] = strip_hidden(_source(cell)).rstrip() + "\n"
             for name in current:
                 if grade_id not in functions[name]:
                     functions[name].append(grade_id)
