@@ -1,4 +1,4 @@
-"""EM for Gaussian mixtures: ``mlcourse.mixture.GaussianMixture`` (broadcast flavour) vs scikit-learn.
+"""EM for Gaussian mixtures: ``mlcourse.mixture.GaussianMixture`` (its cache-blocked kernels) vs scikit-learn.
 
 Run: ``python -m benchmarks mixture`` (writes benchmarks/results/mixture.md).
 

@@ -36,7 +36,6 @@ Unsupported operations (``math.sin`` on a dual, NumPy functions without a deriva
 raise ``TypeError`` naming the operation rather than silently dropping the derivative.
 """
 
-from . import numpy_support as _numpy_support  # noqa: F401  (installs the NumPy dispatch tables)
 from .dual import Dual
 from .elementary import cos, exp, expm1, log, log1p, sigmoid, sin, sqrt, tan, tanh
 from .finite_differences import (

@@ -10,86 +10,22 @@ instead of confusing one perturbation with another.
 
 from __future__ import annotations
 
-import itertools
-import numbers
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-_LEVELS = itertools.count(1)
+from . import numpy_support as NP
+from . import primitives as P
+from . import structural as S
+from ._base import TracerBase, is_constant, primal, shape_of
+
+#: NumPy ufuncs with a derivative rule, and the ones that are piecewise constant (derivative zero).
+UFUNCS: dict[np.ufunc, P.Primitive] = {**P.UFUNCS, **S.UFUNCS}
+NONDIFF_UFUNCS = P.NONDIFF_UFUNCS
 
 
-def new_level() -> int:
-    """A fresh trace level, higher than every level handed out before."""
-    return next(_LEVELS)
-
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    """Shape of an array, a tracer or a number (``()``)."""
-    if type(x) is float:
-        return ()
-    return getattr(x, "shape", ())
-
-
-def primal(x: Any) -> Any:
-    """The plain value under any number of tracer layers."""
-    while isinstance(x, Tracer):
-        x = x.val
-    return x
-
-
-def is_constant(x: Any) -> bool:
-    """Whether ``x`` may take part in an operation with a tracer as a (real) constant."""
-    if isinstance(x, np.ndarray):
-        return x.dtype.kind in "biuf"
-    if isinstance(x, np.generic):
-        return x.dtype.kind in "biuf"
-    return isinstance(x, numbers.Real)
-
-
-def as_value(x: Any) -> Any:
-    """Normalise an input to a float, a float64 array, or a tracer (left alone)."""
-    if isinstance(x, Tracer):
-        return x
-    if isinstance(x, bool | int | float | np.integer | np.floating | np.bool_):
-        return float(x)
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"mlcourse.autodiff works on real numbers; got {type(x).__name__} "
-                        f"of dtype {arr.dtype}")
-    if arr.ndim == 0:
-        return float(arr)
-    return arr.astype(np.float64, copy=False)
-
-
-def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum a cotangent over the axes that broadcasting added, so that it gets ``shape`` back."""
-    gshape = shape_of(g)
-    if gshape == shape:
-        return g
-    lead = len(gshape) - len(shape)
-    if lead >= 0:
-        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                          if n == 1 and gshape[lead + i] != 1)
-        if axes:
-            g = np.sum(g, axis=axes, keepdims=False)
-            if shape_of(g) != shape:
-                g = np.reshape(g, shape)
-            return g
-    return np.broadcast_to(g, shape)
-
-
-def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """``axis`` (None, int or tuple, possibly negative) as a tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, tuple | list):
-        return tuple(int(a) % ndim if ndim else int(a) for a in axis)
-    return (int(axis) % ndim if ndim else int(axis),)
-
-
-class Tracer:
+class Tracer(TracerBase):
     """Base class of :class:`~.dual.Dual` and :class:`~.tape.Var`: NumPy protocol and Python operators.
 
     Subclasses provide ``_apply(prim, args, params)``, called on the tracer of the highest level among
@@ -98,9 +34,7 @@ class Tracer:
     arrays are constants at that level.
     """
 
-    __slots__ = ("_level", "val")
-    val: Any
-    _level: int
+    __slots__ = ()
 
     # ------------------------------------------------------------------ array-like metadata
     @property
@@ -121,7 +55,7 @@ class Tracer:
     @property
     def T(self) -> Any:
         """Transposed array (reversed axes)."""
-        return _NP.transpose(self)
+        return NP.transpose(self)
 
     def __len__(self) -> int:
         shape = shape_of(self.val)
@@ -139,96 +73,96 @@ class Tracer:
         return bool(primal(self))
 
     def __getitem__(self, index: Any) -> Any:
-        return _P.getitem(self, index=_check_index(index))
+        return S.getitem(self, index=_check_index(index))
 
     # ------------------------------------------------------------------ methods like ndarray's
     def sum(self, axis: Any = None, keepdims: bool = False) -> Any:
         """Sum of the elements over ``axis``."""
-        return _NP.sum(self, axis=axis, keepdims=keepdims)
+        return NP.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
         """Arithmetic mean over ``axis``."""
-        return _NP.mean(self, axis=axis, keepdims=keepdims)
+        return NP.mean(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Any:
         """Largest element over ``axis`` (ties share the derivative)."""
-        return _NP.amax(self, axis=axis, keepdims=keepdims)
+        return NP.amax(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Any:
         """Smallest element over ``axis`` (ties share the derivative)."""
-        return _NP.amin(self, axis=axis, keepdims=keepdims)
+        return NP.amin(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape: Any) -> Any:
         """Same data, new shape (``-1`` allowed once)."""
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = tuple(shape[0])
-        return _NP.reshape(self, shape)
+        return NP.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Any:
         """Permute the axes (reverse them by default)."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
             axes = axes[0]
-        return _NP.transpose(self, axes or None)
+        return NP.transpose(self, axes or None)
 
     def ravel(self) -> Any:
         """Flattened to one dimension."""
-        return _NP.reshape(self, (-1,))
+        return NP.reshape(self, (-1,))
 
     flatten = ravel
 
     def squeeze(self, axis: Any = None) -> Any:
         """Remove axes of length one."""
-        return _NP.squeeze(self, axis)
+        return NP.squeeze(self, axis)
 
     def dot(self, other: Any) -> Any:
         """``np.dot(self, other)``."""
-        return _NP.dot(self, other)
+        return NP.dot(self, other)
 
     # ------------------------------------------------------------------ Python operators
     def __add__(self, other: Any) -> Any:
-        return _binary(_P.add, self, other)
+        return _binary(P.add, self, other)
 
     def __radd__(self, other: Any) -> Any:
-        return _binary(_P.add, other, self)
+        return _binary(P.add, other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return _binary(_P.subtract, self, other)
+        return _binary(P.subtract, self, other)
 
     def __rsub__(self, other: Any) -> Any:
-        return _binary(_P.subtract, other, self)
+        return _binary(P.subtract, other, self)
 
     def __mul__(self, other: Any) -> Any:
-        return _binary(_P.multiply, self, other)
+        return _binary(P.multiply, self, other)
 
     def __rmul__(self, other: Any) -> Any:
-        return _binary(_P.multiply, other, self)
+        return _binary(P.multiply, other, self)
 
     def __truediv__(self, other: Any) -> Any:
-        return _binary(_P.true_divide, self, other)
+        return _binary(P.true_divide, self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return _binary(_P.true_divide, other, self)
+        return _binary(P.true_divide, other, self)
 
     def __pow__(self, other: Any) -> Any:
-        return _binary(_P.power, self, other)
+        return _binary(P.power, self, other)
 
     def __rpow__(self, other: Any) -> Any:
-        return _binary(_P.power, other, self)
+        return _binary(P.power, other, self)
 
     def __matmul__(self, other: Any) -> Any:
-        return _binary(_P.matmul, self, other)
+        return _binary(S.matmul, self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
-        return _binary(_P.matmul, other, self)
+        return _binary(S.matmul, other, self)
 
     def __neg__(self) -> Any:
-        return _P.negative(self)
+        return P.negative(self)
 
     def __pos__(self) -> Any:
-        return _P.positive(self)
+        return P.positive(self)
 
     def __abs__(self) -> Any:
-        return _P.absolute(self)
+        return P.absolute(self)
 
     # comparisons look at the primal value only (piecewise-constant results have derivative zero)
     def __lt__(self, other: Any) -> Any:
@@ -272,15 +206,15 @@ class Tracer:
             raise TypeError(f"{name} with keyword arguments is not supported for {kind}")
         if any(isinstance(x, np.ndarray) and x.dtype == object for x in inputs):
             return _object_fallback(ufunc, inputs, name)
-        prim = _UFUNCS.get(ufunc)
+        prim = UFUNCS.get(ufunc)
         if prim is not None:
             return prim(*inputs)
-        if ufunc in _NONDIFF_UFUNCS:
+        if ufunc in NONDIFF_UFUNCS:
             return ufunc(*(primal(x) for x in inputs))
         raise TypeError(f"{name} is not supported by mlcourse.autodiff ({kind}): no derivative rule")
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        handler = _FUNCTIONS.get(func)
+        handler = NP.FUNCTIONS.get(func)
         if handler is None:
             raise TypeError(f"numpy.{func.__name__} is not supported by mlcourse.autodiff "
                             f"({type(self).__name__})")
@@ -288,25 +222,25 @@ class Tracer:
 
     # elementwise methods, so that NumPy's object arrays of scalar tracers work too (np.sin(obj_array))
     def sin(self) -> Any:
-        return _P.sin(self)
+        return P.sin(self)
 
     def cos(self) -> Any:
-        return _P.cos(self)
+        return P.cos(self)
 
     def tan(self) -> Any:
-        return _P.tan(self)
+        return P.tan(self)
 
     def exp(self) -> Any:
-        return _P.exp(self)
+        return P.exp(self)
 
     def log(self) -> Any:
-        return _P.log(self)
+        return P.log(self)
 
     def sqrt(self) -> Any:
-        return _P.sqrt(self)
+        return P.sqrt(self)
 
     def tanh(self) -> Any:
-        return _P.tanh(self)
+        return P.tanh(self)
 
 
 def _check_index(index: Any) -> Any:
@@ -342,12 +276,3 @@ def _object_fallback(ufunc: np.ufunc, inputs: Any, name: str) -> Any:
             x = box
         wrapped.append(x)
     return ufunc(*wrapped)
-
-
-# Installed by .numpy_support when the package is imported (the tables refer to Tracer, and Tracer's
-# operators refer to the tables): the primitives module, the NumPy-function handlers and the lookup tables.
-_P: Any = None
-_NP: Any = None
-_UFUNCS: dict[np.ufunc, Any] = {}
-_NONDIFF_UFUNCS: set[np.ufunc] = set()
-_FUNCTIONS: dict[Any, Any] = {}

@@ -6,9 +6,11 @@ A ``Dual`` carries a primal value (float or float64 array) and a tangent. The ta
 * a vector of ``k`` directions at once: ``der.shape == val.shape + (k,)``
   (``Dual(2.0, [1.0, 0.0])``; ``jacfwd`` seeds all columns of the Jacobian in one sweep this way).
 
-Every operation pushes the tangent through with the chain rule: elementwise operations multiply it by the
-local partial derivative (the rules live in :mod:`.primitives`), structural ones (sums, indexing, reshapes,
-matrix products) apply the same linear map to the tangent (the rules below).
+Every operation pushes the tangent through with the rules registered on its primitive (:mod:`.primitives`,
+:mod:`.structural`): an elementwise primitive's linear rules multiply the tangent by the local partial
+derivatives, a structural primitive's forward rule applies the same linear map to the tangent. Scalar code
+(Python floats, one tangent) takes a fast path that evaluates the same linear rules on floats, skipping the
+array bookkeeping. Every ``Dual`` is made by :func:`_dual`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from . import primitives as P
-from ._tracer import Tracer, _binary, as_value, normalize_axes, primal, shape_of
+from ._base import as_value, shape_of
+from ._tracer import Tracer, _binary
 
 _new = object.__new__
 
@@ -26,6 +29,21 @@ _new = object.__new__
 #: while a sweep runs belongs to that sweep, so ``f = lambda x: Dual(F(x.val), dF(x.val) * x.der)`` works
 #: with ``derivative(f, x)``.
 FORWARD_LEVELS: list[int] = []
+
+
+def _operator(prim: P.Primitive, reflected: bool = False) -> Any:
+    """A Python operator of :class:`Dual` (``other op self`` when ``reflected``): the scalar fast path, else
+    the general path of tracers."""
+    if reflected:
+        def op(self: Dual, other: Any) -> Any:
+            d = _scalar_binary(prim, other, self)
+            return _binary(prim, other, self) if d is None else d
+    else:
+        def op(self: Dual, other: Any) -> Any:
+            d = _scalar_binary(prim, self, other)
+            return _binary(prim, self, other) if d is None else d
+    op.__name__ = f"__{'r' if reflected else ''}{prim.name}__"
+    return op
 
 
 class Dual(Tracer):
@@ -65,11 +83,12 @@ class Dual(Tracer):
     (10.0, 7.0)
     """
 
-    __slots__ = ("_k", "der")
+    __slots__ = ("_k", "_scalar", "der")
     der: Any
     _k: int | None
+    _scalar: bool  # a Python-float value with one Python-float tangent: the scalar fast path applies
 
-    def __init__(self, val: Any, der: Any = 0.0) -> None:
+    def __new__(cls, val: Any, der: Any = 0.0) -> Dual:
         val = as_value(val)
         der = as_value(der)
         vshape, dshape = shape_of(val), shape_of(der)
@@ -83,16 +102,23 @@ class Dual(Tracer):
         else:
             raise ValueError(f"Dual: der of shape {dshape} fits neither val's shape {vshape} nor "
                              f"{vshape} + (k,) for k tangent directions")
-        self.val = val
-        self.der = der
-        self._k = k
-        self._level = FORWARD_LEVELS[-1] if FORWARD_LEVELS else 0
+        return _dual(val, der, k, FORWARD_LEVELS[-1] if FORWARD_LEVELS else 0,
+                     k is None and type(val) is float and type(der) is float)
 
     def __repr__(self) -> str:
         return f"Dual(val={self.val!r}, der={self.der!r})"
 
-    # ------------------------------------------------------------------ generic rule application
+    # ------------------------------------------------------------------ rule application
     def _apply(self, prim: P.Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if self._scalar and prim.lin is not None and not params:
+            if len(args) == 1:  # the scalar fast path of a function of one argument
+                x = self.val
+                out = prim.impl(x)
+                return _scalar_dual(out, prim.lin[0](self.der, x, out), self._level)
+            if len(args) == 2:
+                fast = _scalar_binary(prim, *args)
+                if fast is not None:
+                    return fast
         level = self._level
         vals: list[Any] = []
         tans: list[Any] = []
@@ -121,83 +147,68 @@ class Dual(Tracer):
                     term = rule(t, *evals, eout)
                     der = term if der is None else der + term
         else:
-            der = _JVP[prim.name](tans, vals, out, k, **params)
-        return _make(out, der, k, level)
+            der = prim.forward_rule()(tans, vals, out, k, **params)
+        return _normalized(out, der, k, level)
 
-    # ------------------------------------------------------------------ fast paths for scalar code
-    def __add__(self, other: Any) -> Any:
-        if self._k is None:
-            if type(other) is Dual:
-                if other._level == self._level and other._k is None:
-                    return _raw(self.val + other.val, self.der + other.der, None, self._level)
-            elif type(other) is float or type(other) is int:
-                return _raw(self.val + other, self.der, None, self._level)
-        return _binary(P.add, self, other)
-
-    __radd__ = __add__
-
-    def __sub__(self, other: Any) -> Any:
-        if self._k is None:
-            if type(other) is Dual:
-                if other._level == self._level and other._k is None:
-                    return _raw(self.val - other.val, self.der - other.der, None, self._level)
-            elif type(other) is float or type(other) is int:
-                return _raw(self.val - other, self.der, None, self._level)
-        return _binary(P.subtract, self, other)
-
-    def __rsub__(self, other: Any) -> Any:
-        if self._k is None and (type(other) is float or type(other) is int):
-            return _raw(other - self.val, -self.der, None, self._level)
-        return _binary(P.subtract, other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        if self._k is None:
-            if type(other) is Dual:
-                if other._level == self._level and other._k is None:
-                    return _raw(self.val * other.val, self.der * other.val + self.val * other.der,
-                                 None, self._level)
-            elif type(other) is float or type(other) is int:
-                return _raw(self.val * other, self.der * other, None, self._level)
-        return _binary(P.multiply, self, other)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other: Any) -> Any:
-        if self._k is None:
-            if type(other) is Dual:
-                if other._level == self._level and other._k is None:
-                    q = self.val / other.val
-                    return _raw(q, (self.der - q * other.der) / other.val, None, self._level)
-            elif type(other) is float or type(other) is int:
-                return _raw(self.val / other, self.der / other, None, self._level)
-        return _binary(P.true_divide, self, other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        if self._k is None and (type(other) is float or type(other) is int):
-            q = other / self.val
-            return _raw(q, -(q * self.der) / self.val, None, self._level)
-        return _binary(P.true_divide, other, self)
+    # ------------------------------------------------------------------ operators: scalar fast path first
+    __add__, __radd__ = _operator(P.add), _operator(P.add, reflected=True)
+    __sub__, __rsub__ = _operator(P.subtract), _operator(P.subtract, reflected=True)
+    __mul__, __rmul__ = _operator(P.multiply), _operator(P.multiply, reflected=True)
+    __truediv__, __rtruediv__ = _operator(P.true_divide), _operator(P.true_divide, reflected=True)
+    __pow__, __rpow__ = _operator(P.power), _operator(P.power, reflected=True)
 
     def __neg__(self) -> Any:
-        if self._k is None:
-            return _raw(-self.val, -self.der, None, self._level)
-        return P.negative(self)
+        return self._apply(P.negative, (self,), {})
 
-    def __pow__(self, other: Any) -> Any:
-        if self._k is None and (type(other) is int or type(other) is float) and type(self.val) is float:
-            x = self.val
-            if other == 0:
-                return _raw(1.0, 0.0 * self.der, None, self._level)
-            out = x ** other
-            if type(out) is complex:
-                raise ValueError(f"a negative number ({x!r}) raised to a non-integer power ({other!r}) "
-                                 "is not real")
-            return _raw(out, (other * x ** (other - 1)) * self.der, None, self._level)
-        return _binary(P.power, self, other)
+    def __getnewargs__(self) -> tuple[Any, Any]:  # copy and pickle
+        return self.val, self.der
 
 
-def _make(val: Any, der: Any, k: int | None, level: int) -> Dual:
-    """A dual without the constructor's checks (internal; ``der`` must already have the right shape)."""
+def _dual(val: Any, der: Any, k: int | None, level: int, scalar: bool) -> Dual:
+    """The one place a ``Dual`` is made: from parts that are already consistent (``der`` has shape
+    ``val.shape``, or ``val.shape + (k,)``; ``scalar``: both are Python floats and ``k`` is None)."""
+    d = _new(Dual)
+    d.val = val
+    d.der = der
+    d._k = k
+    d._level = level
+    d._scalar = scalar
+    return d
+
+
+def _scalar_binary(prim: P.Primitive, a: Any, b: Any) -> Dual | None:
+    """The scalar fast path of a function of two arguments: floats and scalar one-tangent duals (``_scalar``)
+    of one level, the tangent from the primitive's own linear rules evaluated on floats. ``None`` for
+    anything else (then the general path handles it)."""
+    ta, tb = type(a), type(b)
+    lin = prim.lin
+    if ta is Dual and a._scalar:
+        x = a.val
+        if tb is Dual:
+            if not b._scalar or b._level != a._level:
+                return None
+            y = b.val
+            out = prim.impl(x, y)
+            return _scalar_dual(out, lin[0](a.der, x, y, out) + lin[1](b.der, x, y, out),  # type: ignore[index]
+                                a._level)
+        if tb is float or tb is int:
+            out = prim.impl(x, b)
+            return _scalar_dual(out, lin[0](a.der, x, b, out), a._level)  # type: ignore[index]
+    elif (ta is float or ta is int) and tb is Dual and b._scalar:
+        y = b.val
+        out = prim.impl(a, y)
+        return _scalar_dual(out, lin[1](b.der, a, y, out), b._level)  # type: ignore[index]
+    return None
+
+
+def _scalar_dual(val: Any, der: Any, level: int) -> Dual:
+    """A scalar one-tangent dual from a rule's float (or NumPy scalar) results."""
+    return _dual(val if type(val) is float else float(val), der if type(der) is float else float(der), None,
+                 level, True)
+
+
+def _normalized(val: Any, der: Any, k: int | None, level: int) -> Dual:
+    """A dual from a rule's results: NumPy scalars become floats, a tangent is broadcast to its shape."""
     if type(val) is not float and not isinstance(val, np.ndarray | Tracer):
         val = float(val)  # NumPy scalars: keep Python-float semantics (ZeroDivisionError, exactness)
     elif type(val) is np.ndarray and val.ndim == 0:
@@ -209,27 +220,12 @@ def _make(val: Any, der: Any, k: int | None, level: int) -> Dual:
         der = float(der)
     elif type(der) is np.ndarray and der.ndim == 0:
         der = float(der)
-    d = _new(Dual)
-    d.val = val
-    d.der = der
-    d._k = k
-    d._level = level
-    return d
-
-
-def _raw(val: Any, der: Any, k: int | None, level: int) -> Dual:
-    """A dual from parts that are already consistent (the scalar fast paths)."""
-    d = _new(Dual)
-    d.val = val
-    d.der = der
-    d._k = k
-    d._level = level
-    return d
+    return _dual(val, der, k, level, k is None and type(val) is float and type(der) is float)
 
 
 def make_dual(val: Any, der: Any, k: int | None, level: int) -> Dual:
     """A dual at trace ``level`` (used by the transforms; ``der`` has shape ``val.shape (+ (k,))``)."""
-    return _make(as_value(val), as_value(der), k, level)
+    return _normalized(as_value(val), as_value(der), k, level)
 
 
 def forward_sweep(f: Any, args: Any, kwargs: Any, level: int) -> Any:
@@ -244,147 +240,6 @@ def forward_sweep(f: Any, args: Any, kwargs: Any, level: int) -> Any:
 def _expand(v: Any) -> Any:
     """Give an array (not a scalar) a trailing length-1 axis, to broadcast against vector tangents."""
     return v[..., None] if shape_of(v) else v
-
-
-def _tangent_index(index: Any, k: int | None) -> Any:
-    if k is None:
-        return index
-    items = index if isinstance(index, tuple) else (index,)
-    if any(i is Ellipsis for i in items):
-        return (*items, slice(None))
-    return index
-
-
-def _ktail(k: int | None) -> tuple[int, ...]:
-    return () if k is None else (k,)
-
-
-def _zero_tangent(v: Any, k: int | None) -> np.ndarray:
-    return np.zeros((*shape_of(v), *_ktail(k)))
-
-
-# ---------------------------------------------------------------------------------- JVP rules
-def _jvp_reshape(ts: list[Any], vals: list[Any], out: Any, k: int | None, shape: Any) -> Any:
-    return np.reshape(ts[0], (*shape_of(out), *_ktail(k)))
-
-
-def _jvp_transpose(ts: list[Any], vals: list[Any], out: Any, k: int | None, axes: Any) -> Any:
-    if k is None:
-        return np.transpose(ts[0], axes)
-    nd = len(shape_of(vals[0]))
-    axes = tuple(range(nd))[::-1] if axes is None else tuple(axes)
-    return np.transpose(ts[0], (*axes, nd))
-
-
-def _jvp_getitem(ts: list[Any], vals: list[Any], out: Any, k: int | None, index: Any) -> Any:
-    return ts[0][_tangent_index(index, k)]
-
-
-def _jvp_scatter(ts: list[Any], vals: list[Any], out: Any, k: int | None, index: Any,
-                 shape: tuple[int, ...]) -> Any:
-    return P.scatter(ts[0], index=_tangent_index(index, k), shape=(*shape, *_ktail(k)))
-
-
-def _jvp_sum(ts: list[Any], vals: list[Any], out: Any, k: int | None, axis: Any, keepdims: bool) -> Any:
-    if k is not None:
-        axis = normalize_axes(axis, len(shape_of(vals[0])))
-    return np.sum(ts[0], axis=axis, keepdims=keepdims)
-
-
-def _jvp_broadcast_to(ts: list[Any], vals: list[Any], out: Any, k: int | None, shape: Any) -> Any:
-    return np.broadcast_to(ts[0], (*shape, *_ktail(k)))
-
-
-def _jvp_where(ts: list[Any], vals: list[Any], out: Any, k: int | None, cond: Any) -> Any:
-    c = cond[..., None] if k is not None and np.ndim(cond) else cond
-    tx = 0.0 if ts[0] is None else ts[0]
-    ty = 0.0 if ts[1] is None else ts[1]
-    return np.where(c, tx, ty)
-
-
-def _jvp_stack(ts: list[Any], vals: list[Any], out: Any, k: int | None, axis: int) -> Any:
-    axis = axis % len(shape_of(out))
-    return np.stack([_zero_tangent(v, k) if t is None else t for t, v in zip(ts, vals, strict=True)],
-                    axis=axis)
-
-
-def _jvp_concatenate(ts: list[Any], vals: list[Any], out: Any, k: int | None, axis: int) -> Any:
-    axis = axis % len(shape_of(out))
-    return np.concatenate([_zero_tangent(v, k) if t is None else t for t, v in zip(ts, vals, strict=True)],
-                          axis=axis)
-
-
-def _jvp_extremum(ts: list[Any], vals: list[Any], out: Any, k: int | None, axis: Any, keepdims: bool,
-                  reduce: Any) -> Any:
-    x = primal(vals[0])
-    hit = (x == reduce(x, axis=axis, keepdims=True)) * 1.0
-    weight = hit / np.sum(hit, axis=axis, keepdims=True)
-    if k is not None:
-        weight = _expand(weight)
-        axis = normalize_axes(axis, x.ndim)
-    return np.sum(ts[0] * weight, axis=axis, keepdims=keepdims)
-
-
-def _matmul_tangent_left(ta: Any, b: Any, na: int, nb: int, k: int | None) -> Any:
-    """Tangent of ``a @ b`` from ``a``'s tangent ``ta``."""
-    if k is None:
-        return ta @ b
-    if na == 1:  # ta: (n, k)
-        r = np.transpose(ta) @ b  # (k,) or (..., k, p)
-        return r if nb == 1 else np.swapaxes(r, -1, -2)
-    return np.moveaxis(_leading_tangent(ta, nb - na) @ b, 0, -1)
-
-
-def _matmul_tangent_right(a: Any, tb: Any, na: int, nb: int, k: int | None) -> Any:
-    """Tangent of ``a @ b`` from ``b``'s tangent ``tb``."""
-    if k is None or nb == 1:  # tb: (n, k) is a matrix, a @ tb already ends in the tangent axis
-        return a @ tb
-    return np.moveaxis(a @ _leading_tangent(tb, na - nb), 0, -1)
-
-
-def _leading_tangent(t: Any, pad: int) -> Any:
-    """Tangent axis first, then ``pad`` length-1 axes (so it sits left of the other operand's batch axes)."""
-    t = np.moveaxis(t, -1, 0)
-    if pad > 0:
-        shape = shape_of(t)
-        t = np.reshape(t, (shape[0], *([1] * pad), *shape[1:]))
-    return t
-
-
-def _jvp_matmul(ts: list[Any], vals: list[Any], out: Any, k: int | None) -> Any:
-    a, b = vals
-    na, nb = len(shape_of(a)), len(shape_of(b))
-    if na == 0 or nb == 0:
-        raise ValueError("matmul: input operand does not have enough dimensions")
-    der = None
-    if ts[0] is not None:
-        der = _matmul_tangent_left(ts[0], b, na, nb, k)
-    if ts[1] is not None:
-        term = _matmul_tangent_right(a, ts[1], na, nb, k)
-        der = term if der is None else der + term
-    return der
-
-
-_JVP: dict[str, Any] = {
-    "reshape": _jvp_reshape,
-    "transpose": _jvp_transpose,
-    "getitem": _jvp_getitem,
-    "scatter": _jvp_scatter,
-    "sum": _jvp_sum,
-    "broadcast_to": _jvp_broadcast_to,
-    "where": _jvp_where,
-    "stack": _jvp_stack,
-    "concatenate": _jvp_concatenate,
-    "amax": lambda ts, vals, out, k, axis, keepdims: _jvp_extremum(ts, vals, out, k, axis, keepdims, np.max),
-    "amin": lambda ts, vals, out, k, axis, keepdims: _jvp_extremum(ts, vals, out, k, axis, keepdims, np.min),
-    "matmul": _jvp_matmul,
-}
-
-
-def scalar_unary(x: Dual, f: Any, df: Any) -> Dual:
-    """Fast path for ``f(x)`` on a scalar single-tangent dual: ``Dual(f(v), df(v) * der)`` with math funcs."""
-    v = x.val
-    return _raw(f(v), df(v) * x.der, None, x._level)
 
 
 __all__ = ["FORWARD_LEVELS", "Dual", "forward_sweep", "make_dual"]

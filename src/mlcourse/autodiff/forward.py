@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ._tracer import Tracer, as_value, shape_of
+from ._base import as_value, shape_of
+from ._tracer import Tracer
 from .transforms import jvp
 
 

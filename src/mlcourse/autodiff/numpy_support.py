@@ -1,23 +1,23 @@
-"""NumPy functions on tracers: which ``np.*`` calls dispatch to which primitive.
+"""NumPy functions on tracers: which ``np.*`` array function dispatches to which primitive.
 
-``np.sin(x)``, ``x * y`` and friends reach :meth:`~._tracer.Tracer.__array_ufunc__`; ``np.sum``,
-``np.reshape``, ``np.dot`` and other array functions reach :meth:`~._tracer.Tracer.__array_function__`,
-which looks the function up in :data:`FUNCTIONS`. Anything not listed raises ``TypeError`` naming the
-function, so an unsupported operation never silently drops a derivative.
+``np.sin(x)``, ``x * y`` and friends reach :meth:`~._tracer.Tracer.__array_ufunc__` (the ufunc tables of
+:mod:`.primitives` and :mod:`.structural`); ``np.sum``, ``np.reshape``, ``np.dot`` and other array functions
+reach :meth:`~._tracer.Tracer.__array_function__`, which looks the function up in :data:`FUNCTIONS`. Anything
+not listed raises ``TypeError`` naming the function, so an unsupported operation never silently drops a
+derivative. These handlers only translate NumPy's signatures; the derivative rules are the primitives'.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _tracer
 from . import primitives as P
-from ._tracer import normalize_axes, primal, shape_of
+from . import structural as S
+from ._base import normalize_axes, primal, shape_of
 
 
 def _no_out(name: str, out: Any) -> None:
@@ -34,26 +34,26 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
         keepdims: bool = False) -> Any:
     """``np.sum`` for tracers."""
     _no_out("sum", out)
-    return P.sum(a, axis=axis, keepdims=bool(keepdims))
+    return S.sum(a, axis=axis, keepdims=bool(keepdims))
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """``np.mean`` for tracers: the sum times one over the number of elements reduced."""
     _no_out("mean", out)
-    total = P.sum(a, axis=axis, keepdims=bool(keepdims))
+    total = S.sum(a, axis=axis, keepdims=bool(keepdims))
     return total * (1.0 / _reduced_count(shape_of(a), axis))
 
 
 def amax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """``np.max`` for tracers (ties share the derivative equally)."""
     _no_out("max", out)
-    return P.amax(a, axis=axis, keepdims=bool(keepdims))
+    return S.amax(a, axis=axis, keepdims=bool(keepdims))
 
 
 def amin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """``np.min`` for tracers (ties share the derivative equally)."""
     _no_out("min", out)
-    return P.amin(a, axis=axis, keepdims=bool(keepdims))
+    return S.amin(a, axis=axis, keepdims=bool(keepdims))
 
 
 def _resolve_shape(old: tuple[int, ...], new: Any) -> tuple[int, ...]:
@@ -77,7 +77,7 @@ def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None
     new = _resolve_shape(shape_of(a), shape if shape is not None else newshape)
     if new == shape_of(a):
         return a
-    return P.reshape(a, shape=new)
+    return S.reshape(a, shape=new)
 
 
 def ravel(a: Any, order: str = "C") -> Any:
@@ -91,7 +91,7 @@ def transpose(a: Any, axes: Any = None) -> Any:
     axes = None if axes is None else tuple(int(x) % nd for x in axes)
     if nd < 2 or axes == tuple(range(nd)):
         return a
-    return P.transpose(a, axes=axes)
+    return S.transpose(a, axes=axes)
 
 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
@@ -137,7 +137,7 @@ def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
     shape = (int(shape),) if isinstance(shape, int | np.integer) else tuple(int(n) for n in shape)
     if shape == shape_of(array):
         return array
-    return P.broadcast_to(array, shape=shape)
+    return S.broadcast_to(array, shape=shape)
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -152,7 +152,7 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) 
     _no_out("stack", out)
     if kwargs:
         raise TypeError(f"numpy.stack with keyword arguments {sorted(kwargs)} is not supported")
-    return P.stack(*arrays, axis=int(axis))
+    return S.stack(*arrays, axis=int(axis))
 
 
 def concatenate(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
@@ -160,7 +160,7 @@ def concatenate(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs:
     _no_out("concatenate", out)
     if kwargs or axis is None:
         raise TypeError("numpy.concatenate with axis=None or extra keywords is not supported")
-    return P.concatenate(*arrays, axis=int(axis))
+    return S.concatenate(*arrays, axis=int(axis))
 
 
 def dot(a: Any, b: Any, out: Any = None) -> Any:
@@ -172,12 +172,12 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     if na > 2 or nb > 2:
         raise TypeError("numpy.dot of arrays with more than two dimensions is not supported by "
                         "mlcourse.autodiff; use np.matmul or np.einsum-free reshapes")
-    return P.matmul(a, b)
+    return S.matmul(a, b)
 
 
 def vdot(a: Any, b: Any) -> Any:
     """``np.vdot`` for real tracers: the sum of the elementwise product of the flattened arrays."""
-    return P.sum(P.multiply(ravel(a), ravel(b)), axis=None, keepdims=False)
+    return S.sum(P.multiply(ravel(a), ravel(b)), axis=None, keepdims=False)
 
 
 def inner(a: Any, b: Any) -> Any:
@@ -201,14 +201,14 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
     if len(shape) != 2 or offset or (axis1, axis2) != (0, 1):
         raise TypeError("numpy.trace is supported for square-or-rectangular matrices with defaults only")
     n = min(shape)
-    return P.sum(P.getitem(a, index=(np.arange(n), np.arange(n))), axis=None, keepdims=False)
+    return S.sum(S.getitem(a, index=(np.arange(n), np.arange(n))), axis=None, keepdims=False)
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
     """``np.linalg.norm`` for tracers: the 2-norm of vectors / Frobenius norm (``ord=None``)."""
     if ord not in (None, 2, "fro") or (ord == 2 and (axis is not None or len(shape_of(x)) != 1)):
         raise TypeError(f"numpy.linalg.norm with ord={ord!r} is not supported by mlcourse.autodiff")
-    return P.sqrt(P.sum(P.multiply(x, x), axis=axis, keepdims=bool(keepdims)))
+    return P.sqrt(S.sum(P.multiply(x, x), axis=axis, keepdims=bool(keepdims)))
 
 
 def _shape(a: Any) -> tuple[int, ...]:
@@ -244,15 +244,3 @@ FUNCTIONS: dict[Any, Any] = {
     np.linalg.norm: norm, np.shape: _shape, np.ndim: _ndim, np.size: _size,
     np.zeros_like: _zeros_like, np.ones_like: _ones_like,
 }
-
-
-def install() -> None:
-    """Hand the tables to the tracer base class (done once, when the package is imported)."""
-    _tracer._P = P
-    _tracer._NP = sys.modules[__name__]
-    _tracer._UFUNCS.update(P.UFUNCS)
-    _tracer._NONDIFF_UFUNCS.update(P.NONDIFF_UFUNCS)
-    _tracer._FUNCTIONS.update(FUNCTIONS)
-
-
-install()

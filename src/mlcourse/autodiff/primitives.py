@@ -1,16 +1,22 @@
-"""Primitive operations: the NumPy evaluation and, for elementwise ones, the local derivative rule.
+"""Primitive operations and their derivative rules: the one table of the package.
 
-Every operation on a tracer ends up here. A :class:`Primitive` evaluates itself on plain numbers and arrays
-with NumPy (or the ``math`` module for Python floats), and hands tracer arguments to the tracer of the
-highest level (:meth:`~._tracer.Tracer._apply`).
+Every operation on a tracer ends up in a :class:`Primitive`. It evaluates itself on plain numbers and arrays
+with NumPy (or the ``math`` module for Python floats), and hands tracer arguments to the tracer of the highest
+level (``_apply`` of :class:`~.dual.Dual` or :class:`~.tape.Var`), which applies the primitive's rules:
 
-Elementwise primitives carry a *linear rule* per argument, ``lin(t, *args, out) = t * d out / d arg``. Because
-multiplying elementwise by the partial derivative is its own adjoint, the same rule gives the forward-mode
-tangent (``t`` a tangent, in :mod:`.dual`) and the reverse-mode cotangent (``t`` a cotangent, in
-:mod:`.tape`; summed over broadcast axes afterwards). The rules are written with the primitives themselves,
-so they are differentiable again (Hessians, nested transforms). Structural primitives (reductions,
-indexing, reshapes, matrix products) have their own forward rule in :mod:`.dual` and reverse rule in
-:mod:`.tape`.
+:func:`deflinear`
+    For elementwise primitives, one *linear rule* per argument, ``lin(t, *args, out) = t * d out / d arg``.
+    Multiplying elementwise by the partial derivative is its own adjoint, so the same rule gives the
+    forward-mode tangent (``t`` a tangent) and the reverse-mode cotangent (``t`` a cotangent, summed over
+    broadcast axes afterwards), and on Python floats it is the scalar fast path of :class:`~.dual.Dual`.
+:func:`defjvp` / :func:`defvjp`
+    For structural primitives (reductions, indexing, reshapes, matrix products, ``where``), the forward rule
+    ``jvp(tangents, vals, out, k, **params)`` and the reverse rule ``vjp(g, i, vals, out, **params)``
+    (as autograd's ``defjvp`` / ``defvjp``). They live next to their primitives in :mod:`.structural`.
+
+Rules are written with the primitives themselves, so they are differentiable again (Hessians, nested
+transforms). This module holds every elementwise primitive with its rule and its NumPy ufunc
+(:data:`UFUNCS`): adding an elementwise function touches this file only.
 """
 
 from __future__ import annotations
@@ -22,14 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from ._tracer import Tracer, is_constant, primal
+from ._base import TracerBase, is_constant, primal, shape_of, unbroadcast
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 
+#: ``jvp(tangents, vals, out, k, **params) -> tangent`` (``tangents[i]`` is None for a constant argument).
+JVPRule = Callable[..., Any]
+#: ``vjp(g, i, vals, out, **params) -> cotangent of argument i``.
+VJPRule = Callable[..., Any]
+
 
 class Primitive:
-    """One differentiable operation.
+    """One differentiable operation and its derivative rules.
 
     Parameters
     ----------
@@ -37,28 +48,38 @@ class Primitive:
         NumPy-style name, shown in error messages and in the recorded graph (``Var.op``).
     impl : callable
         Evaluation on plain values: ``impl(*args, **params)``.
-    lin : tuple of callables, optional
-        For elementwise primitives, one rule per argument: ``lin[i](t, *args, out)`` is ``t`` times the
-        partial derivative of the output with respect to argument ``i``.
+
+    Attributes
+    ----------
+    lin : tuple of callables or None
+        Elementwise primitives: one linear rule per argument (:func:`deflinear`).
+    jvp, vjp : callable or None
+        Structural primitives: the forward and the reverse rule (:func:`defjvp`, :func:`defvjp`).
     """
 
-    __slots__ = ("impl", "lin", "name")
+    __slots__ = ("impl", "jvp", "lin", "name", "vjp")
 
-    def __init__(self, name: str, impl: Callable[..., Any],
-                 lin: tuple[Callable[..., Any], ...] | None = None) -> None:
+    def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
         self.impl = impl
-        self.lin = lin
+        self.lin: tuple[Callable[..., Any], ...] | None = None
+        self.jvp: JVPRule | None = None
+        self.vjp: VJPRule | None = None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
+        if len(args) == 1:  # one argument: a tracer is the top, anything else is evaluated
+            a = args[0]
+            if isinstance(a, TracerBase):
+                return a._apply(self, args, params)
+            return self.impl(a, **params) if params else self.impl(a)
         top = None
         for a in args:
-            if isinstance(a, Tracer) and (top is None or a._level > top._level):
+            if isinstance(a, TracerBase) and (top is None or a._level > top._level):
                 top = a
         if top is None:
             return self.impl(*args, **params)
         for a in args:
-            if not isinstance(a, Tracer) and not is_constant(a):
+            if not isinstance(a, TracerBase) and not is_constant(a):
                 raise TypeError(f"{self.name}: cannot combine a {type(top).__name__} with a "
                                 f"{type(a).__name__} (only real numbers and arrays)")
         return top._apply(self, args, params)
@@ -66,15 +87,55 @@ class Primitive:
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
 
+    def forward_rule(self) -> JVPRule:
+        """The structural forward rule; a ``TypeError`` names the primitive when it has none."""
+        if self.jvp is None:
+            raise TypeError(f"{self.name} has no forward-mode derivative rule")
+        return self.jvp
+
+    def reverse_rule(self) -> VJPRule:
+        """The structural reverse rule; a ``TypeError`` names the primitive when it has none."""
+        if self.vjp is None:
+            raise TypeError(f"{self.name} has no reverse-mode derivative rule")
+        return self.vjp
+
+
+def deflinear(prim: Primitive, *partials: Callable[..., Any]) -> Primitive:
+    """Register an elementwise primitive's linear rules, one per argument: ``partials[i](t, *args, out)`` is
+    ``t`` times the partial derivative of the output with respect to argument ``i``. Returns ``prim``."""
+    prim.lin = partials
+    return prim
+
+
+def defjvp(prim: Primitive, rule: JVPRule) -> Primitive:
+    """Register a structural primitive's forward rule ``rule(tangents, vals, out, k, **params)``: the tangent
+    of the output from the arguments' tangents (``None`` for constants; ``k`` tangent directions or None)."""
+    prim.jvp = rule
+    return prim
+
+
+def defvjp(prim: Primitive, rule: VJPRule) -> Primitive:
+    """Register a structural primitive's reverse rule ``rule(g, i, vals, out, **params)``: the cotangent of
+    argument ``i`` from the output's cotangent ``g``."""
+    prim.vjp = rule
+    return prim
+
+
+def elementwise(name: str, impl: Callable[..., Any], *partials: Callable[..., Any]) -> Primitive:
+    """An elementwise primitive with its linear rules (:func:`deflinear`)."""
+    return deflinear(Primitive(name, impl), *partials)
+
 
 def _scalar_or_numpy(math_f: Callable[[float], float], np_f: np.ufunc) -> Callable[[Any], Any]:
     def impl(x: Any) -> Any:
-        return math_f(x) if type(x) is float else np_f(x)
+        return math_f(x) if type(x) is float or type(x) is int else np_f(x)
     impl.__name__ = np_f.__name__
     return impl
 
 
 def _sigmoid_impl(x: Any) -> Any:
+    if type(x) is int:
+        x = float(x)
     if type(x) is float:
         if x >= 0.0:
             return 1.0 / (1.0 + math.exp(-x))
@@ -131,7 +192,7 @@ def _replace_zero(x: Any) -> Any:
 
 
 def _pow_dx(t: Any, x: Any, y: Any, out: Any) -> Any:
-    if not isinstance(y, Tracer) and np.ndim(y) == 0:
+    if type(y) is float or type(y) is int or (not isinstance(y, TracerBase) and np.ndim(y) == 0):
         if y == 0:
             return t * 0.0
         if y == 1:
@@ -152,13 +213,14 @@ def _balance(x: Any, y: Any, greater: bool) -> Any:
 
 def _unary(name: str, math_f: Callable[[float], float], np_f: np.ufunc,
            rule: Callable[[Any, Any, Any], Any]) -> Primitive:
-    return Primitive(name, _scalar_or_numpy(math_f, np_f), (rule,))
+    """An elementwise function of one argument: ``math_f`` on Python floats, ``np_f`` otherwise."""
+    return deflinear(Primitive(name, _scalar_or_numpy(math_f, np_f)), rule)
 
 
 # ---------------------------------------------------------------------------------- elementwise
-negative = Primitive("negative", operator.neg, (lambda t, x, out: -t,))
-positive = Primitive("positive", operator.pos, (lambda t, x, out: t,))
-absolute = Primitive("absolute", abs, (lambda t, x, out: t * _sign(x),))
+negative = elementwise("negative", operator.neg, lambda t, x, out: -t)
+positive = elementwise("positive", operator.pos, lambda t, x, out: t)
+absolute = elementwise("absolute", abs, lambda t, x, out: t * _sign(x))
 sin = _unary("sin", math.sin, np.sin, lambda t, x, out: t * cos(x))
 cos = _unary("cos", math.cos, np.cos, lambda t, x, out: -(t * sin(x)))
 tan = _unary("tan", math.tan, np.tan, lambda t, x, out: t * (1.0 + out * out))
@@ -167,10 +229,10 @@ log = _unary("log", math.log, np.log, lambda t, x, out: t / x)
 sqrt = _unary("sqrt", math.sqrt, np.sqrt, lambda t, x, out: t / (2.0 * out))
 tanh = _unary("tanh", math.tanh, np.tanh, lambda t, x, out: t * (1.0 - out * out))
 # s (1 - s) written as s * sigmoid(-x): no cancellation in 1 - s when s is close to 1
-sigmoid = Primitive("sigmoid", _sigmoid_impl, (lambda t, x, out: t * (out * sigmoid(-x)),))
+sigmoid = elementwise("sigmoid", _sigmoid_impl, lambda t, x, out: t * (out * sigmoid(-x)))
 log1p = _unary("log1p", math.log1p, np.log1p, lambda t, x, out: t / (1.0 + x))
 expm1 = _unary("expm1", math.expm1, np.expm1, lambda t, x, out: t * (out + 1.0))
-square = Primitive("square", np.square, (lambda t, x, out: t * (2.0 * x),))
+square = elementwise("square", np.square, lambda t, x, out: t * (2.0 * x))
 sinh = _unary("sinh", math.sinh, np.sinh, lambda t, x, out: t * cosh(x))
 cosh = _unary("cosh", math.cosh, np.cosh, lambda t, x, out: t * sinh(x))
 arctan = _unary("arctan", math.atan, np.arctan, lambda t, x, out: t / (1.0 + x * x))
@@ -178,57 +240,45 @@ arcsin = _unary("arcsin", math.asin, np.arcsin, lambda t, x, out: t / sqrt(1.0 -
 arccos = _unary("arccos", math.acos, np.arccos, lambda t, x, out: -(t / sqrt(1.0 - x * x)))
 log2 = _unary("log2", math.log2, np.log2, lambda t, x, out: t / (x * LN2))
 log10 = _unary("log10", math.log10, np.log10, lambda t, x, out: t / (x * LN10))
-exp2 = Primitive("exp2", np.exp2, (lambda t, x, out: t * (out * LN2),))
+exp2 = elementwise("exp2", np.exp2, lambda t, x, out: t * (out * LN2))
 
-add = Primitive("add", operator.add, (lambda t, x, y, out: t, lambda t, x, y, out: t))
-subtract = Primitive("subtract", operator.sub, (lambda t, x, y, out: t, lambda t, x, y, out: -t))
-multiply = Primitive("multiply", operator.mul, (lambda t, x, y, out: t * y, lambda t, x, y, out: t * x))
-true_divide = Primitive("true_divide", operator.truediv,
-                        (lambda t, x, y, out: t / y, lambda t, x, y, out: -(t * out) / y))
-power = Primitive("power", _power_impl,
-                  (_pow_dx, lambda t, x, y, out: t * (out * log(_replace_zero(x)))))
-logaddexp = Primitive("logaddexp", _logaddexp_impl,
-                      (lambda t, x, y, out: t * exp(x - out), lambda t, x, y, out: t * exp(y - out)))
-maximum = Primitive("maximum", np.maximum,
-                    (lambda t, x, y, out: t * _balance(x, y, True),
-                     lambda t, x, y, out: t * _balance(y, x, True)))
-minimum = Primitive("minimum", np.minimum,
-                    (lambda t, x, y, out: t * _balance(x, y, False),
-                     lambda t, x, y, out: t * _balance(y, x, False)))
-
-
-# ---------------------------------------------------------------------------------- structural
-def _is_basic_index(index: Any) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, int | slice | np.integer)
-               or (isinstance(i, np.ndarray) and i.dtype == bool) for i in items)
+add = elementwise("add", operator.add, lambda t, x, y, out: t, lambda t, x, y, out: t)
+subtract = elementwise("subtract", operator.sub, lambda t, x, y, out: t, lambda t, x, y, out: -t)
+multiply = elementwise("multiply", operator.mul, lambda t, x, y, out: t * y, lambda t, x, y, out: t * x)
+true_divide = elementwise("true_divide", operator.truediv,
+                          lambda t, x, y, out: t / y, lambda t, x, y, out: -(t * out) / y)
+power = elementwise("power", _power_impl, _pow_dx, lambda t, x, y, out: t * (out * log(_replace_zero(x))))
+logaddexp = elementwise("logaddexp", _logaddexp_impl,
+                        lambda t, x, y, out: t * exp(x - out), lambda t, x, y, out: t * exp(y - out))
+maximum = elementwise("maximum", np.maximum,
+                      lambda t, x, y, out: t * _balance(x, y, True),
+                      lambda t, x, y, out: t * _balance(y, x, True))
+minimum = elementwise("minimum", np.minimum,
+                      lambda t, x, y, out: t * _balance(x, y, False),
+                      lambda t, x, y, out: t * _balance(y, x, False))
 
 
-def _scatter_impl(g: Any, index: Any, shape: tuple[int, ...]) -> np.ndarray:
-    out = np.zeros(shape)
-    if _is_basic_index(index):  # no element is selected twice: plain assignment
-        out[index] = g
-    else:
-        np.add.at(out, index, g)
-    return out
-
-
-reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
-transpose = Primitive("transpose", lambda x, axes: np.transpose(x, axes))
-getitem = Primitive("getitem", lambda x, index: x[index])
-#: The adjoint of indexing: a zero array of ``shape`` with ``g`` added at ``index``.
-scatter = Primitive("scatter", _scatter_impl)
-sum = Primitive("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims))
-broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
-matmul = Primitive("matmul", np.matmul)
-#: ``np.where(cond, x, y)`` with the (non-differentiable) condition as a parameter.
+#: ``np.where(cond, x, y)`` with the (non-differentiable) condition as a parameter: elementwise, but the
+#: unselected branch must get an exact zero (not ``0 * g``, which is NaN where ``g`` is infinite).
 where = Primitive("where", lambda x, y, cond: np.where(cond, x, y))
-stack = Primitive("stack", lambda *xs, axis: np.stack(xs, axis=axis))
-concatenate = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis))
-amax = Primitive("amax", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims))
-amin = Primitive("amin", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims))
 
-#: NumPy ufuncs with a derivative rule.
+
+def _jvp_where(ts: list[Any], vals: list[Any], out: Any, k: int | None, cond: Any) -> Any:
+    c = cond[..., None] if k is not None and np.ndim(cond) else cond
+    tx = 0.0 if ts[0] is None else ts[0]
+    ty = 0.0 if ts[1] is None else ts[1]
+    return np.where(c, tx, ty)
+
+
+def _vjp_where(g: Any, i: int, vals: list[Any], out: Any, cond: Any) -> Any:
+    picked = np.where(cond, g, 0.0) if i == 0 else np.where(cond, 0.0, g)
+    return unbroadcast(picked, shape_of(vals[i]))
+
+
+defjvp(where, _jvp_where)
+defvjp(where, _vjp_where)
+
+#: NumPy ufuncs with an elementwise derivative rule (``np.matmul`` is in :mod:`.structural`).
 UFUNCS: dict[np.ufunc, Primitive] = {
     np.negative: negative, np.positive: positive, np.absolute: absolute, np.sin: sin, np.cos: cos,
     np.tan: tan, np.exp: exp, np.log: log, np.sqrt: sqrt, np.tanh: tanh, np.log1p: log1p,
@@ -236,12 +286,11 @@ UFUNCS: dict[np.ufunc, Primitive] = {
     np.arcsin: arcsin, np.arccos: arccos, np.log2: log2, np.log10: log10, np.exp2: exp2,
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: true_divide,
     np.power: power, np.logaddexp: logaddexp, np.maximum: maximum, np.minimum: minimum,
-    np.matmul: matmul,
 }
 
 #: NumPy ufuncs that are piecewise constant: evaluated on the primal values, derivative zero.
-NONDIFF_UFUNCS: set[np.ufunc] = {
+NONDIFF_UFUNCS: frozenset[np.ufunc] = frozenset({
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal, np.sign, np.floor,
     np.ceil, np.trunc, np.rint, np.isfinite, np.isnan, np.isinf, np.signbit, np.logical_and,
     np.logical_or, np.logical_not, np.logical_xor,
-}
+})

@@ -8,9 +8,10 @@ backward pass visits it from the output back to the inputs, so that every node h
 cotangent contributions (reused nodes add up) before it passes them on to its parents. Nodes that do not
 lead to the output receive nothing and are skipped.
 
-Elementwise VJPs come from :mod:`.primitives` (summed back to the input's shape when broadcasting made the
-output bigger); the VJPs of structural operations are defined below. They are written with NumPy
-operations, which makes them differentiable again: inside a second differentiation the values on the tape
+The VJPs are the rules registered on the primitives: an elementwise primitive's linear rules
+(:mod:`.primitives`; summed back to the input's shape when broadcasting made the output bigger), a structural
+primitive's reverse rule (:mod:`.structural`). They are written with NumPy operations, which makes them
+differentiable again: inside a second differentiation the values on the tape
 are themselves tracers, and the backward pass is recorded too (reverse-over-reverse, forward-over-reverse).
 """
 
@@ -19,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from . import primitives as P
-from ._tracer import Tracer, as_value, new_level, normalize_axes, primal, shape_of, unbroadcast
+from ._base import as_value, new_level, shape_of, unbroadcast
+from ._tracer import Tracer
 
 _new = object.__new__
 _ACTIVE: dict[int, Tape] = {}
@@ -79,7 +79,7 @@ class Var(Tracer):
                 if prim.lin is not None:
                     vjps.append(_elementwise_vjp(prim.lin[i], vals, out, shape_of(vals[i])))
                 else:
-                    vjps.append(_structural_vjp(_VJP[prim.name], i, vals, out, params))
+                    vjps.append(_structural_vjp(prim.reverse_rule(), i, vals, out, params))
         return tape._record(out, tuple(parents), tuple(vjps), prim.name)
 
 
@@ -186,104 +186,3 @@ class Tape:
         if keep_all:
             return [grads.get(i) for i in range(len(self.nodes))]
         return [grads.get(v._index) for v in wrt]
-
-
-# ---------------------------------------------------------------------------------- VJP rules
-def _vjp_reshape(g: Any, i: int, vals: list[Any], out: Any, shape: Any) -> Any:
-    return np.reshape(g, shape_of(vals[0]))
-
-
-def _vjp_transpose(g: Any, i: int, vals: list[Any], out: Any, axes: Any) -> Any:
-    if axes is None:
-        return np.transpose(g)
-    return np.transpose(g, tuple(np.argsort(axes)))
-
-
-def _vjp_getitem(g: Any, i: int, vals: list[Any], out: Any, index: Any) -> Any:
-    return P.scatter(g, index=index, shape=shape_of(vals[0]))
-
-
-def _vjp_scatter(g: Any, i: int, vals: list[Any], out: Any, index: Any, shape: Any) -> Any:
-    return P.getitem(g, index=index)
-
-
-def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
-    axes = normalize_axes(axis, len(shape))
-    return tuple(1 if d in axes else n for d, n in enumerate(shape))
-
-
-def _vjp_sum(g: Any, i: int, vals: list[Any], out: Any, axis: Any, keepdims: bool) -> Any:
-    shape = shape_of(vals[0])
-    if not keepdims:
-        g = np.reshape(g, _keepdims_shape(shape, axis))
-    return np.broadcast_to(g, shape)
-
-
-def _vjp_broadcast_to(g: Any, i: int, vals: list[Any], out: Any, shape: Any) -> Any:
-    return unbroadcast(g, shape_of(vals[0]))
-
-
-def _vjp_where(g: Any, i: int, vals: list[Any], out: Any, cond: Any) -> Any:
-    picked = np.where(cond, g, 0.0) if i == 0 else np.where(cond, 0.0, g)
-    return unbroadcast(picked, shape_of(vals[i]))
-
-
-def _vjp_stack(g: Any, i: int, vals: list[Any], out: Any, axis: int) -> Any:
-    axis = axis % len(shape_of(out))
-    return g[(slice(None),) * axis + (i,)]
-
-
-def _vjp_concatenate(g: Any, i: int, vals: list[Any], out: Any, axis: int) -> Any:
-    axis = axis % len(shape_of(out))
-    start = sum(shape_of(v)[axis] for v in vals[:i])
-    return g[(slice(None),) * axis + (slice(start, start + shape_of(vals[i])[axis]),)]
-
-
-def _vjp_extremum(g: Any, vals: list[Any], axis: Any, keepdims: bool, reduce: Any) -> Any:
-    x = primal(vals[0])
-    hit = (x == reduce(x, axis=axis, keepdims=True)) * 1.0
-    weight = hit / np.sum(hit, axis=axis, keepdims=True)
-    if not keepdims:
-        g = np.reshape(g, _keepdims_shape(np.shape(x), axis))
-    return g * weight
-
-
-def _vjp_matmul(g: Any, i: int, vals: list[Any], out: Any) -> Any:
-    a, b = vals
-    na, nb = len(shape_of(a)), len(shape_of(b))
-    if i == 0:
-        if na == 1 and nb == 1:
-            r = g * b
-        elif nb == 1:  # (..., m, n) @ (n,) -> (..., m)
-            r = np.reshape(g, (*shape_of(g), 1)) * b
-        elif na == 1:  # (n,) @ (..., n, p) -> (..., p)
-            r = b @ g if nb == 2 else (b @ np.reshape(g, (*shape_of(g), 1)))[..., 0]
-        else:
-            r = g @ np.swapaxes(b, -1, -2)
-        return unbroadcast(r, shape_of(a))
-    if na == 1 and nb == 1:
-        r = g * a
-    elif na == 1:
-        gshape = shape_of(g)
-        r = np.reshape(a, (-1, 1)) * np.reshape(g, (*gshape[:-1], 1, gshape[-1]))
-    elif nb == 1:
-        r = g @ a if na == 2 else (np.reshape(g, (*shape_of(g)[:-1], 1, shape_of(g)[-1])) @ a)[..., 0, :]
-    else:
-        r = np.swapaxes(a, -1, -2) @ g
-    return unbroadcast(r, shape_of(b))
-
-
-_VJP: dict[str, Callable[..., Any]] = {
-    "reshape": _vjp_reshape,
-    "transpose": _vjp_transpose,
-    "getitem": _vjp_getitem,
-    "scatter": _vjp_scatter,
-    "sum": _vjp_sum,
-    "broadcast_to": _vjp_broadcast_to,
-    "where": _vjp_where,
-    "stack": _vjp_stack,
-    "concatenate": _vjp_concatenate,
-    "amax": lambda g, i, vals, out, axis, keepdims: _vjp_extremum(g, vals, axis, keepdims, np.max),
-    "amin": lambda g, i, vals, out, axis, keepdims: _vjp_extremum(g, vals, axis, keepdims, np.min),
-    "matmul": _vjp_matmul,
-}

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._tracer import primal, shape_of
+from ._base import primal, shape_of
 from .tape import Tape
 from .transforms import collect_output
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ._tracer import Tracer, as_value, new_level, shape_of
+from ._base import as_value, new_level, shape_of
+from ._tracer import Tracer
 from .dual import Dual, forward_sweep, make_dual
 from .tape import Tape, Var
 

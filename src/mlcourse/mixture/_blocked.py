@@ -1,7 +1,9 @@
-"""Blocked kernels behind the broadcasting flavour: the E-step and the M-step's sufficient statistics.
+"""The estimator's fast path: cache-blocked kernels for the E-step and the M-step's sufficient statistics.
 
-Everything the broadcast functions and the :class:`~mlcourse.mixture.GaussianMixture` estimator compute with
-data goes through these passes over blocks of a few hundred to a few thousand samples:
+They compute what :mod:`.gaussian` and :mod:`.em` state plainly (the reference; tests hold the two equal to
+1e-10), organised for speed. Everything :class:`~mlcourse.mixture.GaussianMixture` (and its building blocks
+``estimate_log_gaussian_prob``, ``estimate_gaussian_parameters``) computes with data goes through these
+passes over blocks of a few hundred to a few thousand samples:
 
 ``log_joint``
     ``log pi_k + log N(x | mu_k, Sigma_k)`` for all samples, (N, K).
@@ -27,7 +29,7 @@ How the work is shaped (why it is fast):
   accurate however far the data sit from the origin (no ``E[xx^T] - mu mu^T`` cancellation).
 * Blocks are small enough that the (K, D+1, block) buffers stay in cache; all temporaries are reused and
   every elementwise step is in place; log-space throughout
-  (:func:`~mlcourse.mixture.stats.normalize_exp_columns_`).
+  (:func:`~mlcourse.mixture.stats.exp_normalize_`, the package's one log-sum-exp).
 * BLAS is held to one thread inside the passes (and during ``GaussianMixture.fit`` / ``KMeans.fit``): the
   per-block products are small, and on few cores OpenBLAS's spinning worker threads otherwise fight the
   elementwise NumPy work for the CPU; on a loaded machine a tiny threaded BLAS call can even wait a whole
@@ -38,7 +40,6 @@ How the work is shaped (why it is fast):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -46,13 +47,13 @@ from typing import Any
 
 import numpy as np
 
-from mlcourse.mixture.stats import EXP_FLOOR, normalize_exp_columns_
+from mlcourse.mixture.em import COUNT_GUARD, covariances_of_type
+from mlcourse.mixture.gaussian import expand_to_full, log_det_cholesky, log_normalizer
+from mlcourse.mixture.stats import EXP_FLOOR, exp_normalize_
 
 #: Target number of float64 entries of one (K, D+1, block) buffer (512 KiB): three of them stay in L2/L3.
 _BUFFER_ENTRIES = 1 << 16
 _MIN_BLOCK, _MAX_BLOCK = 256, 16384
-_LOG_2PI = math.log(2.0 * math.pi)
-_EPS10 = 10 * np.finfo(np.float64).eps  # added to N_k, as scikit-learn does: an empty component stays finite
 
 _controller: Any = None
 
@@ -131,7 +132,18 @@ class Components:
 
     def log_constants(self) -> np.ndarray:
         """``log pi_k + sum_d log P_dd - D/2 log 2 pi``: the log-joint without its ``-|y|^2/2`` part."""
-        return self.log_weights + self.log_det - 0.5 * self.means.shape[1] * _LOG_2PI
+        return self.log_weights + log_normalizer(-self.log_det, self.means.shape[1])
+
+
+def components(means: np.ndarray, prec_chol: np.ndarray, covariance_type: str, weights: np.ndarray,
+               shift: np.ndarray, cov_chol: np.ndarray | None = None) -> Components:
+    """Package parameters of any covariance type as full-form kernel components (centred at ``shift``)."""
+    n_components, n_features = means.shape
+    P = expand_to_full(prec_chol, covariance_type, n_components, n_features)
+    with np.errstate(divide="ignore"):  # a zero weight is a component that can never be chosen
+        log_weights = np.log(np.asarray(weights, dtype=np.float64))
+    return Components(log_weights=log_weights, means=means - shift, prec_chol=P, log_det=log_det_cholesky(P),
+                      cov_chol=cov_chol)
 
 
 class _Sweep:
@@ -190,7 +202,7 @@ def responsibilities(design: Design, comps: Components) -> tuple[np.ndarray, flo
         sweep = _Sweep(design, comps)
         for start, stop in design.blocks(sweep.K):
             L = sweep.log_joint(start, stop)
-            loglik += float(normalize_exp_columns_(L, floor=None).sum())
+            loglik += float(exp_normalize_(L, axis=0, finite=True).sum())
             gamma[start:stop] = L.T
     return gamma, loglik
 
@@ -209,7 +221,7 @@ def em_statistics(design: Design, comps: Components) -> tuple[float, np.ndarray]
         sweep = _Sweep(design, comps)
         for start, stop in design.blocks(K):
             L = sweep.log_joint(start, stop)
-            loglik += float(normalize_exp_columns_(L, floor=EXP_FLOOR).sum())
+            loglik += float(exp_normalize_(L, axis=0, floor=EXP_FLOOR, finite=True).sum())
             sweep.accumulate(L, S)
     return loglik, S
 
@@ -223,7 +235,7 @@ def statistics_from_responsibilities(design: Design, resp: np.ndarray) -> tuple[
     K, D = resp.shape[1], design.n_features
     with single_threaded_blas():
         sums = design.XT @ resp  # (D+1, K): sum_n r_nk x_n and N_k
-        means = (sums[:D] / (sums[D] + _EPS10)).T
+        means = (sums[:D] / (sums[D] + COUNT_GUARD)).T
         eye = np.broadcast_to(np.eye(D), (K, D, D))
         comps = Components(log_weights=np.zeros(K), means=means, prec_chol=eye, log_det=np.zeros(K),
                            cov_chol=eye)
@@ -241,27 +253,16 @@ def parameters_from_statistics(S: np.ndarray, comps: Components, reg_covar: floa
     """The M-step from whitened statistics: (nk, means, covariances in ``covariance_type``'s shape).
 
     With ``S_k = sum_n r_nk [y;1][y;1]^T``, ``y = L_k^{-1} (x - mu_k)``:
-    ``N_k = S_k[D, D]``; the new mean is ``mu_k + L_k sum(r y) / N_k``; the weighted scatter about it is
-    ``L_k (sum(r y y^T) / N_k) L_k^T - delta delta^T``. ``N_k`` carries scikit-learn's ``10 eps`` so that an
-    empty component gives finite (zero-scatter, ``reg_covar``-only) parameters instead of NaN.
+    ``N_k = S_k[D, D]`` (plus :data:`~mlcourse.mixture.em.COUNT_GUARD`); the new mean is
+    ``mu_k + L_k sum(r y) / N_k``; the weighted scatter about it is
+    ``L_k (sum(r y y^T) / N_k) L_k^T - delta delta^T``, reduced to ``covariance_type`` by
+    :func:`~mlcourse.mixture.em.covariances_of_type` as in the reference M-step.
     """
     D = comps.means.shape[1]
-    nk = S[:, D, D] + _EPS10
+    nk = S[:, D, D] + COUNT_GUARD
     L = comps.cov_chol
     delta = np.einsum("kij,kj->ki", L, S[:, :D, D] / nk[:, None])
     scatter = L @ (S[:, :D, :D] / nk[:, None, None]) @ L.transpose(0, 2, 1)
     scatter -= delta[:, :, None] * delta[:, None, :]
-    scatter = 0.5 * (scatter + scatter.transpose(0, 2, 1))
     means = comps.means + delta + shift
-    diag = np.arange(D)
-    if covariance_type == "full":
-        cov = scatter
-        cov[:, diag, diag] += reg_covar
-    elif covariance_type == "tied":
-        cov = np.einsum("k,kij->ij", nk, scatter) / nk.sum()
-        cov[diag, diag] += reg_covar
-    elif covariance_type == "diag":
-        cov = scatter[:, diag, diag] + reg_covar
-    else:
-        cov = scatter[:, diag, diag].mean(axis=1) + reg_covar
-    return nk, means, cov
+    return nk, means, covariances_of_type(scatter, nk, reg_covar, covariance_type)

@@ -1,4 +1,4 @@
-"""The E-step and the M-step, broadcasting flavour (full covariances; HW2's reference).
+"""EM for Gaussian mixtures, broadcasting flavour (full covariances; HW2's reference), and the EM driver.
 
 E-step
     ``gamma_nk = pi_k N(x_n | mu_k, Sigma_k) / sum_j pi_j N(x_n | mu_j, Sigma_j)``, computed in log-space
@@ -8,27 +8,35 @@ M-step
     the weighted maximum-likelihood estimates ``N_k = sum_n gamma_nk``, ``pi_k = N_k / N``,
     ``mu_k = sum_n gamma_nk x_n / N_k``,
     ``Sigma_k = sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T / N_k + reg I``.
+Driver
+    :func:`run_em` iterates any E-step and M-step in scikit-learn's order; :class:`~mlcourse.mixture.
+    GaussianMixture` runs it on the blocked kernels (:mod:`._blocked`), :func:`~mlcourse.mixture.fit_gmm` on
+    :func:`e_step` and :func:`m_step`.
 
 The loops version of the same two steps is in :mod:`mlcourse.mixture.loops`; the two agree to 1e-10.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from mlcourse.mixture import _blocked
-from mlcourse.mixture._validation import (
-    check_covariance_type,
-    check_data,
-    check_finite,
-    check_nonnegative,
-    check_responsibilities,
-)
-from mlcourse.mixture.gaussian import _full_components, checked_full_parameters
+from mlcourse.mixture._validation import check_data, check_nonnegative, check_responsibilities
+from mlcourse.mixture.gaussian import checked_full_parameters, log_joint
+from mlcourse.mixture.stats import logsumexp
 
-__all__ = ["e_step", "estimate_gaussian_parameters", "m_step"]
+__all__ = ["COUNT_GUARD", "EMRun", "covariances_of_type", "e_step", "m_step", "run_em"]
+
+#: Added to every ``N_k`` (as scikit-learn does): an empty component gets ``mu_k = 0`` and
+#: ``Sigma_k = reg I`` instead of 0 / 0 = NaN.
+COUNT_GUARD = 10 * np.finfo(np.float64).eps
+
+Params = TypeVar("Params")
+Stats = TypeVar("Stats")
 
 
 def e_step(X: Any, pi: Any, mu: Any, Sigma: Any) -> tuple[np.ndarray, float]:
@@ -51,47 +59,34 @@ def e_step(X: Any, pi: Any, mu: Any, Sigma: Any) -> tuple[np.ndarray, float]:
         ``sum_n log sum_k pi_k N(x_n | mu_k, Sigma_k)`` (a total, not a mean).
     """
     X, pi, mu, Sigma = checked_full_parameters(X, pi, mu, Sigma)
-    design = _blocked.Design(X)
-    return _blocked.responsibilities(design, _full_components(design, pi, mu, Sigma))
+    log_p = log_joint(X, pi, mu, Sigma)  # (N, K): log pi_k + log N(x_n | mu_k, Sigma_k)
+    log_px = logsumexp(log_p, axis=1)  # (N,): log p(x_n)
+    gamma = np.exp(log_p - log_px[:, None])
+    return gamma, float(np.sum(log_px))
 
 
-def fit_parameters(design: _blocked.Design, resp: np.ndarray, reg_covar: float, covariance_type: str
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unchecked M-step on a :class:`~mlcourse.mixture._blocked.Design`: (nk, means, covariances)."""
-    S, comps = _blocked.statistics_from_responsibilities(design, resp)
-    return _blocked.parameters_from_statistics(S, comps, reg_covar, covariance_type, design.shift)
+def covariances_of_type(scatter: np.ndarray, nk: np.ndarray, reg: float, covariance_type: str
+                        ) -> np.ndarray:
+    """Covariances of ``covariance_type``'s shape from each component's weighted scatter about its mean.
 
-
-def estimate_gaussian_parameters(X: Any, resp: Any, reg_covar: float, covariance_type: str
-                                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted maximum-likelihood Gaussian parameters for any covariance type (scikit-learn's M-step).
-
-    Parameters
-    ----------
-    X : array_like (N, D)
-    resp : array_like (N, K)
-        Non-negative weights (responsibilities; rows need not sum to one, e.g. a one-hot initialisation).
-    reg_covar : float
-        Added to every variance (the diagonal of each covariance).
-    covariance_type : {"full", "tied", "diag", "spherical"}
-
-    Returns
-    -------
-    nk : ndarray (K,)
-        ``sum_n resp_nk`` plus ``10 eps`` (so an empty component gives finite parameters, as in sklearn).
-    means : ndarray (K, D)
-    covariances : ndarray, covariance_type's shape
+    ``scatter_k = sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T / N_k`` (K, D, D), symmetrised here; full keeps
+    it, tied averages it with weights ``N_k``, diag keeps its diagonal, spherical the mean of that diagonal;
+    ``reg`` is then added to every variance.
     """
-    covariance_type = check_covariance_type(covariance_type)
-    X = check_data(X)
-    resp = np.asarray(resp, dtype=np.float64)
-    if resp.ndim != 2 or resp.shape[0] != X.shape[0] or resp.shape[1] == 0:
-        raise ValueError(f"resp must have shape (N, K) with N={X.shape[0]}, got shape {resp.shape}")
-    check_finite(resp, "resp")
-    if (resp < 0).any():
-        raise ValueError("resp must be non-negative")
-    reg_covar = check_nonnegative(reg_covar, "reg_covar")
-    return fit_parameters(_blocked.Design(X), np.ascontiguousarray(resp), reg_covar, covariance_type)
+    D = scatter.shape[-1]
+    diag = np.arange(D)
+    scatter = 0.5 * (scatter + scatter.transpose(0, 2, 1))
+    if covariance_type == "full":
+        cov = scatter
+        cov[:, diag, diag] += reg
+    elif covariance_type == "tied":
+        cov = np.einsum("k,kij->ij", nk, scatter) / nk.sum()
+        cov[diag, diag] += reg
+    elif covariance_type == "diag":
+        cov = scatter[:, diag, diag] + reg
+    else:
+        cov = scatter[:, diag, diag].mean(axis=1) + reg
+    return cov
 
 
 def m_step(X: Any, gamma: Any, reg: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,11 +112,82 @@ def m_step(X: Any, gamma: Any, reg: float = 1e-6) -> tuple[np.ndarray, np.ndarra
 
     Notes
     -----
-    ``N_k`` carries scikit-learn's ``10 * machine epsilon`` guard, so a component with no responsibility
-    gets ``mu_k = 0`` and ``Sigma_k = reg I`` instead of NaN (0 / 0).
+    ``N_k`` carries scikit-learn's ``10 * machine epsilon`` guard (:data:`COUNT_GUARD`), so a component with
+    no responsibility gets ``mu_k = 0`` and ``Sigma_k = reg I`` instead of NaN (0 / 0).
     """
     X = check_data(X)
     gamma = check_responsibilities(gamma, X.shape[0])
     reg = check_nonnegative(reg, "reg")
-    nk, mu, Sigma = fit_parameters(_blocked.Design(X), gamma, reg, "full")
-    return nk / nk.sum(), mu, Sigma
+    Nk = gamma.sum(axis=0) + COUNT_GUARD  # (K,)
+    mu = gamma.T @ X / Nk[:, None]  # (K, D)
+    diff = X[None, :, :] - mu[:, None, :]  # (K, N, D): x_n - mu_k
+    weighted = gamma.T[:, :, None] * diff  # gamma_nk (x_n - mu_k)
+    scatter = weighted.transpose(0, 2, 1) @ diff / Nk[:, None, None]  # (K, D, D)
+    Sigma = covariances_of_type(scatter, Nk, reg, "full")
+    return Nk / Nk.sum(), mu, Sigma
+
+
+@dataclass(frozen=True)
+class EMRun(Generic[Params]):
+    """The outcome of :func:`run_em`.
+
+    Attributes
+    ----------
+    params
+        The parameters after the last M-step.
+    logliks : list of float
+        Total log-likelihood at every E-step: ``logliks[i]`` is that of the parameters after ``i`` M-steps
+        (so the last entry belongs to the parameters *before* the last M-step, as in scikit-learn).
+    converged : bool
+        Whether the change of the mean log-likelihood fell below ``tol``.
+    n_iter : int
+        Iterations run.
+    """
+
+    params: Params
+    logliks: list[float]
+    converged: bool
+    n_iter: int
+
+
+def run_em(params: Params, e_step: Callable[[Params], tuple[float, Stats]],
+           m_step: Callable[[Stats], Params], *, n_samples: int, max_iter: int, tol: float,
+           on_iteration: Callable[[int, Params], None] | None = None) -> EMRun[Params]:
+    """The EM loop, in scikit-learn's order: E-step, M-step, test on the change of the log-likelihood.
+
+    Parameters
+    ----------
+    params
+        Initial parameters, in whatever form ``e_step`` takes.
+    e_step : callable
+        ``e_step(params) -> (loglik, stats)``: the total log-likelihood of ``params`` and what the M-step
+        needs (responsibilities, or sufficient statistics).
+    m_step : callable
+        ``m_step(stats) -> params``.
+    n_samples : int
+        ``N``; the convergence test compares mean per-sample log-likelihoods.
+    max_iter : int
+        At most this many iterations (0: none).
+    tol : float
+        Stop when the mean log-likelihood changes by less than ``tol`` (``tol=0`` runs ``max_iter``).
+    on_iteration : callable, optional
+        Called as ``on_iteration(i, params)`` after the ``i``-th M-step (snapshots for figures).
+
+    Returns
+    -------
+    EMRun
+    """
+    logliks: list[float] = []
+    previous, converged, n_iter = -math.inf, False, 0
+    for n_iter in range(1, max_iter + 1):
+        loglik, stats = e_step(params)
+        logliks.append(float(loglik))
+        params = m_step(stats)
+        if on_iteration is not None:
+            on_iteration(n_iter, params)
+        lower_bound = loglik / n_samples
+        if abs(lower_bound - previous) < tol:
+            converged = True
+            break
+        previous = lower_bound
+    return EMRun(params, logliks, converged, n_iter)

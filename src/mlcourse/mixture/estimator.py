@@ -1,9 +1,11 @@
-"""``GaussianMixture``: EM for Gaussian mixtures behind scikit-learn's estimator interface.
+"""``GaussianMixture``: EM for Gaussian mixtures behind scikit-learn's estimator interface, and the
+covariance-type-aware building blocks it is made of (``estimate_log_gaussian_prob``,
+``estimate_gaussian_parameters``, scikit-learn's parameterisation).
 
-Built from the same pieces as the HW2 functions (:mod:`~mlcourse.mixture.gaussian` for the densities,
-:mod:`~mlcourse.mixture._blocked` for the E- and M-step passes, :mod:`~mlcourse.mixture.em` for an M-step from
-given responsibilities), so it computes the same numbers; and it iterates exactly as scikit-learn does, so
-given the same initial parameters both fit the same model (tested to 1e-8).
+The formulas are those of the reference (:mod:`~mlcourse.mixture.gaussian`, :mod:`~mlcourse.mixture.em`),
+evaluated by the cache-blocked kernels of :mod:`~mlcourse.mixture._blocked` (tested equal to the reference
+to 1e-10); the iterations are :func:`~mlcourse.mixture.em.run_em`, the driver ``fit_gmm`` uses too, in
+scikit-learn's order, so given the same initial parameters both libraries fit the same model (tested to 1e-8).
 """
 
 from __future__ import annotations
@@ -15,20 +17,22 @@ from typing import Any
 import numpy as np
 
 from mlcourse.mixture import _blocked
+from mlcourse.mixture._blocked import components
 from mlcourse.mixture._validation import (
     check_covariance_type,
     check_covariances,
     check_data,
+    check_finite,
     check_int,
     check_means,
     check_n_components,
     check_nonnegative,
     check_random_state,
     check_weights,
+    covariance_shape,
 )
-from mlcourse.mixture.em import fit_parameters
+from mlcourse.mixture.em import run_em
 from mlcourse.mixture.gaussian import (
-    components,
     covariances_from_precisions_cholesky,
     expand_to_full,
     factorize,
@@ -38,9 +42,102 @@ from mlcourse.mixture.kmeans import KMeans, kmeans_plusplus
 from mlcourse.mixture.sampling import sample_gmm
 from mlcourse.mixture.stats import logsumexp
 
-__all__ = ["ConvergenceWarning", "GaussianMixture", "NotFittedError"]
+__all__ = ["ConvergenceWarning", "GaussianMixture", "NotFittedError", "estimate_gaussian_parameters",
+           "estimate_log_gaussian_prob", "initial_responsibilities"]
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+def estimate_log_gaussian_prob(X: Any, means: Any, precisions_cholesky: Any, covariance_type: str
+                               ) -> np.ndarray:
+    """``log N(x_n | mu_k, Sigma_k)`` for every sample and component, any covariance type.
+
+    Parameters
+    ----------
+    X : array_like (N, D)
+    means : array_like (K, D)
+    precisions_cholesky : array_like
+        Precision Cholesky factors in ``covariance_type``'s shape (see
+        :func:`~mlcourse.mixture.compute_precision_cholesky`).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    ndarray (N, K)
+    """
+    covariance_type = check_covariance_type(covariance_type)
+    X = check_data(X)
+    means = np.asarray(means, dtype=np.float64)
+    if means.ndim != 2:
+        raise ValueError(f"means must have shape (K, D), got shape {means.shape}")
+    means = check_means(means, means.shape[0], X.shape[1], name="means")
+    prec = np.asarray(precisions_cholesky, dtype=np.float64)
+    expected = covariance_shape(covariance_type, means.shape[0], X.shape[1])
+    if prec.shape != expected:
+        raise ValueError(f"precisions_cholesky must have shape {expected} for covariance_type="
+                         f"{covariance_type!r}, got shape {prec.shape}")
+    check_finite(prec, "precisions_cholesky")
+    design = _blocked.Design(X)
+    comps = components(means, prec, covariance_type, np.ones(means.shape[0]), design.shift)
+    return _blocked.log_joint(design, comps)
+
+
+def _fit_parameters(design: _blocked.Design, resp: np.ndarray, reg_covar: float, covariance_type: str
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unchecked M-step on a :class:`~mlcourse.mixture._blocked.Design`: (nk, means, covariances)."""
+    S, comps = _blocked.statistics_from_responsibilities(design, resp)
+    return _blocked.parameters_from_statistics(S, comps, reg_covar, covariance_type, design.shift)
+
+
+def estimate_gaussian_parameters(X: Any, resp: Any, reg_covar: float, covariance_type: str
+                                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted maximum-likelihood Gaussian parameters for any covariance type (scikit-learn's M-step).
+
+    Parameters
+    ----------
+    X : array_like (N, D)
+    resp : array_like (N, K)
+        Non-negative weights (responsibilities; rows need not sum to one, e.g. a one-hot initialisation).
+    reg_covar : float
+        Added to every variance (the diagonal of each covariance).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    nk : ndarray (K,)
+        ``sum_n resp_nk`` plus ``10 eps`` (so an empty component gives finite parameters, as in sklearn).
+    means : ndarray (K, D)
+    covariances : ndarray, covariance_type's shape
+    """
+    covariance_type = check_covariance_type(covariance_type)
+    X = check_data(X)
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.ndim != 2 or resp.shape[0] != X.shape[0] or resp.shape[1] == 0:
+        raise ValueError(f"resp must have shape (N, K) with N={X.shape[0]}, got shape {resp.shape}")
+    check_finite(resp, "resp")
+    if (resp < 0).any():
+        raise ValueError("resp must be non-negative")
+    reg_covar = check_nonnegative(reg_covar, "reg_covar")
+    return _fit_parameters(_blocked.Design(X), np.ascontiguousarray(resp), reg_covar, covariance_type)
+
+
+def initial_responsibilities(X: np.ndarray, n_components: int, init_params: str, rng: np.random.Generator
+                             ) -> np.ndarray:
+    """Initial responsibilities (N, K) for ``init_params`` (see :class:`GaussianMixture`)."""
+    N, K = X.shape[0], n_components
+    resp = np.zeros((N, K))
+    if init_params == "kmeans":
+        labels = KMeans(K, n_init=1, random_state=rng).fit(X).labels_
+        resp[np.arange(N), labels] = 1.0
+    elif init_params == "k-means++":
+        _, indices = kmeans_plusplus(X, K, random_state=rng)
+        resp[indices, np.arange(K)] = 1.0
+    elif init_params == "random":
+        resp = rng.uniform(size=(N, K))
+        resp /= resp.sum(axis=1, keepdims=True)
+    else:  # random_from_data
+        resp[rng.choice(N, size=K, replace=False), np.arange(K)] = 1.0
+    return resp
 
 
 class ConvergenceWarning(UserWarning):
@@ -159,29 +256,13 @@ class GaussianMixture:
         if self.precisions_init is not None:
             check_covariances(self.precisions_init, K, D, self.covariance_type, name="precisions_init")
 
-    def _initial_responsibilities(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        N, K = X.shape[0], self.n_components
-        resp = np.zeros((N, K))
-        if self.init_params == "kmeans":
-            labels = KMeans(K, n_init=1, random_state=rng).fit(X).labels_
-            resp[np.arange(N), labels] = 1.0
-        elif self.init_params == "k-means++":
-            _, indices = kmeans_plusplus(X, K, random_state=rng)
-            resp[indices, np.arange(K)] = 1.0
-        elif self.init_params == "random":
-            resp = rng.uniform(size=(N, K))
-            resp /= resp.sum(axis=1, keepdims=True)
-        else:  # random_from_data
-            resp[rng.choice(N, size=K, replace=False), np.arange(K)] = 1.0
-        return resp
-
     def _initial_state(self, X: np.ndarray, design: _blocked.Design, rng: np.random.Generator
                        ) -> _State:
         ct, K, D = self.covariance_type, self.n_components, X.shape[1]
         weights = means = covariances = None
         if self.weights_init is None or self.means_init is None or self.precisions_init is None:
-            resp = self._initial_responsibilities(X, rng)
-            nk, means, covariances = fit_parameters(design, resp, float(self.reg_covar), ct)
+            resp = initial_responsibilities(X, K, self.init_params, rng)
+            nk, means, covariances = _fit_parameters(design, resp, float(self.reg_covar), ct)
             weights = nk / nk.sum()
         if self.weights_init is not None:
             weights = np.array(self.weights_init, dtype=np.float64)
@@ -197,28 +278,29 @@ class GaussianMixture:
 
     def _em(self, design: _blocked.Design, state: _State
             ) -> tuple[_State, float, list[float], bool, int, list[dict[str, Any]]]:
-        """EM iterations from ``state``, exactly in scikit-learn's order: E-step (giving this iteration's
-        lower bound), M-step, convergence test on the change of the lower bound."""
+        """EM from ``state`` (:func:`~mlcourse.mixture.em.run_em`), each iteration one fused pass over the
+        data (:func:`~mlcourse.mixture._blocked.em_statistics`) and the M-step from its statistics."""
         ct, K, D = self.covariance_type, self.n_components, design.n_features
-        reg, tol, N = float(self.reg_covar), float(self.tol), design.n_samples
-        snapshots = [state.snapshot(ct, 0)] if self.keep_snapshots else []
-        lower_bound, history, converged, n_iter = -math.inf, [], False, 0
-        for n_iter in range(1, self.max_iter + 1):
-            previous = lower_bound
+        reg, N = float(self.reg_covar), design.n_samples
+
+        def e_step(state: _State) -> tuple[float, tuple[np.ndarray, _blocked.Components]]:
             comps = components(state.means, state.prec_chol, ct, state.weights, design.shift,
                                cov_chol=state.cov_chol)
             loglik, S = _blocked.em_statistics(design, comps)
-            nk, means, covariances = _blocked.parameters_from_statistics(S, comps, reg, ct, design.shift)
+            return loglik, (S, comps)
+
+        def m_step(statistics: tuple[np.ndarray, _blocked.Components]) -> _State:
+            nk, means, covariances = _blocked.parameters_from_statistics(*statistics, reg, ct, design.shift)
             cov_chol, prec_chol = factorize(covariances, ct, K, D)
-            state = _State(nk / nk.sum(), means, covariances, prec_chol, cov_chol)
-            lower_bound = loglik / N
-            history.append(lower_bound)
-            if self.keep_snapshots:
-                snapshots.append(state.snapshot(ct, n_iter))
-            if abs(lower_bound - previous) < tol:
-                converged = True
-                break
-        return state, lower_bound, history, converged, n_iter, snapshots
+            return _State(nk / nk.sum(), means, covariances, prec_chol, cov_chol)
+
+        snapshots = [state.snapshot(ct, 0)] if self.keep_snapshots else []
+        run = run_em(state, e_step, m_step, n_samples=N, max_iter=self.max_iter, tol=float(self.tol),
+                     on_iteration=(lambda i, s: snapshots.append(s.snapshot(ct, i))) if self.keep_snapshots
+                     else None)
+        history = [loglik / N for loglik in run.logliks]
+        lower_bound = history[-1] if history else -math.inf
+        return run.params, lower_bound, history, run.converged, run.n_iter, snapshots
 
     def fit(self, X: Any, y: Any = None) -> GaussianMixture:
         """Fit the mixture by EM (``n_init`` initialisations, keep the best lower bound).

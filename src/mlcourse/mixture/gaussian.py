@@ -1,8 +1,17 @@
-"""Gaussian log-densities, broadcasting flavour, for every covariance type.
+"""Gaussian log-densities (the broadcasting reference of HW2) and the covariance parameterisations.
 
-A covariance ``Sigma = L L^T`` (Cholesky, ``L`` lower triangular) is never inverted: the *precision Cholesky*
-``P = L^{-T}`` (upper triangular, from one triangular solve) whitens, ``y = P^T (x - mu)`` has identity
-covariance, and
+The formula, in one place (:func:`log_normalizer`, :func:`gaussian_logpdf`): with ``Sigma = L L^T``
+(Cholesky) and ``z = L^{-1} (x - mu)`` (one triangular solve),
+
+    log N(x | mu, Sigma) = -D/2 log(2 pi) - sum_d log L_dd - |z|^2 / 2,
+
+since ``log det Sigma = 2 sum_d log L_dd`` (:func:`log_det_cholesky`, the one log-determinant). The loop
+flavour (:mod:`.loops`) and the estimator's blocked kernels (:mod:`._blocked`) take the normalising constant
+from here.
+
+For the estimator, a covariance ``Sigma = L L^T`` (Cholesky, ``L`` lower triangular) is never inverted: the
+*precision Cholesky* ``P = L^{-T}`` (upper triangular, from one triangular solve) whitens,
+``y = P^T (x - mu)`` has identity covariance, and
 
     log N(x | mu, Sigma) = -D/2 log(2 pi) + sum_d log P_dd - |y|^2 / 2,
 
@@ -21,11 +30,11 @@ spherical   (K,)               one variance per component
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from mlcourse.mixture import _blocked
 from mlcourse.mixture._validation import (
     check_covariance,
     check_covariance_type,
@@ -35,19 +44,22 @@ from mlcourse.mixture._validation import (
     check_mean,
     check_means,
     check_weights,
-    covariance_shape,
 )
 
 __all__ = [
+    "LOG_2PI",
     "compute_log_det_cholesky",
     "compute_precision_cholesky",
     "covariances_from_precisions_cholesky",
-    "estimate_log_gaussian_prob",
     "expand_to_full",
     "gaussian_logpdf",
+    "log_det_cholesky",
     "log_joint",
+    "log_normalizer",
     "precisions_cholesky_from_precisions",
 ]
+
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 def expand_to_full(params: np.ndarray, covariance_type: str, n_components: int, n_features: int
@@ -201,68 +213,33 @@ def covariances_from_precisions_cholesky(precisions_cholesky: np.ndarray, covari
     return 1.0 / P**2, 1.0 / P
 
 
+def log_det_cholesky(factors: np.ndarray) -> np.ndarray | float:
+    """``sum_d log T_dd`` of triangular factors ``T`` (..., D, D): half the log-determinant of ``T T^T``.
+
+    The one log-determinant of the package: ``log det Sigma = 2 log_det_cholesky(L)`` for ``Sigma = L L^T``,
+    and ``-2 log_det_cholesky(P)`` for a precision Cholesky ``P = L^{-T}``.
+    """
+    return np.log(np.diagonal(factors, axis1=-2, axis2=-1)).sum(axis=-1)
+
+
+def log_normalizer(half_log_det: Any, n_features: int) -> Any:
+    """``log`` of the Gaussian's normalising constant: ``-D/2 log(2 pi) - log det(Sigma) / 2``.
+
+    ``half_log_det`` is ``log det(Sigma) / 2`` (:func:`log_det_cholesky` of the covariance's Cholesky
+    factor); the log-density is this minus half the squared Mahalanobis distance.
+    """
+    return -0.5 * n_features * LOG_2PI - half_log_det
+
+
 def compute_log_det_cholesky(matrix_chol: np.ndarray, covariance_type: str, n_features: int
                              ) -> np.ndarray:
     """``sum_d log P_dd`` per component (``= -log det(Sigma_k) / 2`` for a precision Cholesky)."""
     P = np.asarray(matrix_chol, dtype=np.float64)
-    if covariance_type == "full":
-        return np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
-    if covariance_type == "tied":
-        return np.log(np.diagonal(P)).sum()
+    if covariance_type in ("full", "tied"):
+        return log_det_cholesky(P)
     if covariance_type == "diag":
         return np.log(P).sum(axis=1)
     return n_features * np.log(P)
-
-
-def components(means: np.ndarray, prec_chol: np.ndarray, covariance_type: str, weights: np.ndarray,
-               shift: np.ndarray, cov_chol: np.ndarray | None = None) -> _blocked.Components:
-    """Package parameters of any covariance type as full-form kernel components (centred at ``shift``)."""
-    n_components, n_features = means.shape
-    P = expand_to_full(prec_chol, covariance_type, n_components, n_features)
-    log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
-    with np.errstate(divide="ignore"):  # a zero weight is a component that can never be chosen
-        log_weights = np.log(np.asarray(weights, dtype=np.float64))
-    return _blocked.Components(log_weights=log_weights, means=means - shift, prec_chol=P,
-                               log_det=log_det, cov_chol=cov_chol)
-
-
-def estimate_log_gaussian_prob(X: Any, means: Any, precisions_cholesky: Any, covariance_type: str
-                               ) -> np.ndarray:
-    """``log N(x_n | mu_k, Sigma_k)`` for every sample and component, any covariance type.
-
-    Parameters
-    ----------
-    X : array_like (N, D)
-    means : array_like (K, D)
-    precisions_cholesky : array_like
-        Precision Cholesky factors in ``covariance_type``'s shape (see :func:`compute_precision_cholesky`).
-    covariance_type : {"full", "tied", "diag", "spherical"}
-
-    Returns
-    -------
-    ndarray (N, K)
-    """
-    covariance_type = check_covariance_type(covariance_type)
-    X = check_data(X)
-    means = np.asarray(means, dtype=np.float64)
-    if means.ndim != 2:
-        raise ValueError(f"means must have shape (K, D), got shape {means.shape}")
-    means = check_means(means, means.shape[0], X.shape[1], name="means")
-    prec = np.asarray(precisions_cholesky, dtype=np.float64)
-    expected = covariance_shape(covariance_type, means.shape[0], X.shape[1])
-    if prec.shape != expected:
-        raise ValueError(f"precisions_cholesky must have shape {expected} for covariance_type="
-                         f"{covariance_type!r}, got shape {prec.shape}")
-    check_finite(prec, "precisions_cholesky")
-    design = _blocked.Design(X)
-    comps = components(means, prec, covariance_type, np.ones(means.shape[0]), design.shift)
-    return _blocked.log_joint(design, comps)
-
-
-def _full_components(design: _blocked.Design, pi: np.ndarray, mu: np.ndarray, Sigma: np.ndarray
-                     ) -> _blocked.Components:
-    cov_chol, prec_chol = factorize(Sigma, "full", len(mu), mu.shape[1], name="Sigma")
-    return components(mu, prec_chol, "full", pi, design.shift, cov_chol=cov_chol)
 
 
 def checked_full_parameters(X: Any, pi: Any, mu: Any, Sigma: Any
@@ -275,8 +252,18 @@ def checked_full_parameters(X: Any, pi: Any, mu: Any, Sigma: Any
     return X, pi, mu, Sigma
 
 
+def _logpdf(X: np.ndarray, mu_k: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """``log N(x_n | mu_k, L L^T)`` for every row of ``X`` (no checks): the formula of the lecture."""
+    z = np.linalg.solve(L, (X - mu_k).T)  # (D, N): z_n = L^{-1} (x_n - mu_k), so |z_n|^2 is the Mahalanobis
+    squared_distances = np.sum(z**2, axis=0)  # distance (x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)
+    return log_normalizer(log_det_cholesky(L), X.shape[1]) - 0.5 * squared_distances
+
+
 def gaussian_logpdf(X: Any, mu_k: Any, Sigma_k: Any) -> np.ndarray:
     """Log-density of one Gaussian at every row of ``X``; broadcasting, no loop over points.
+
+    ``log N(x | mu, Sigma) = -D/2 log(2 pi) - sum_d log L_dd - |z|^2 / 2`` with ``Sigma = L L^T`` and
+    ``L z = x - mu``: a Cholesky factorisation and a triangular solve, never an inverse or a determinant.
 
     Parameters
     ----------
@@ -298,10 +285,8 @@ def gaussian_logpdf(X: Any, mu_k: Any, Sigma_k: Any) -> np.ndarray:
     X = check_data(X)
     mu_k = check_mean(mu_k, X.shape[1])
     Sigma_k = check_covariance(Sigma_k, X.shape[1])
-    design = _blocked.Design(X)
-    cov_chol, prec_chol = factorize(Sigma_k[None], "full", 1, X.shape[1], name="Sigma_k", indexed=False)
-    comps = components(mu_k[None], prec_chol, "full", np.ones(1), design.shift, cov_chol=cov_chol)
-    return _blocked.log_joint(design, comps)[:, 0]
+    L = factorize(Sigma_k[None], "full", 1, X.shape[1], name="Sigma_k", indexed=False)[0][0]
+    return _logpdf(X, mu_k, L)
 
 
 def log_joint(X: Any, pi: Any, mu: Any, Sigma: Any) -> np.ndarray:
@@ -319,8 +304,11 @@ def log_joint(X: Any, pi: Any, mu: Any, Sigma: Any) -> np.ndarray:
     -------
     ndarray (N, K)
         The log-joint ``log p(x_n, z_n = k)``; its row-wise :func:`~mlcourse.mixture.logsumexp` is
-        ``log p(x_n)`` and its row-wise :func:`~mlcourse.mixture.softmax` the responsibilities.
+        ``log p(x_n)`` and its row-wise :func:`~mlcourse.mixture.softmax` the responsibilities. A zero
+        weight gives ``-inf``.
     """
     X, pi, mu, Sigma = checked_full_parameters(X, pi, mu, Sigma)
-    design = _blocked.Design(X)
-    return _blocked.log_joint(design, _full_components(design, pi, mu, Sigma))
+    L = factorize(Sigma, "full", len(pi), X.shape[1], name="Sigma")[0]
+    with np.errstate(divide="ignore"):  # log(0) = -inf: a component that can never be chosen
+        log_pi = np.log(pi)
+    return log_pi + np.stack([_logpdf(X, mu[k], L[k]) for k in range(len(pi))], axis=1)

@@ -23,6 +23,50 @@ def _as_array(a: Any) -> np.ndarray:
     return arr
 
 
+def exp_normalize_(a: np.ndarray, axis: int = -1, floor: float | None = None, finite: bool = False
+                   ) -> np.ndarray:
+    """The one log-sum-exp: in place, ``a <- exp(a) / sum(exp(a), axis)``; returns ``log sum(exp(a), axis)``.
+
+    :func:`logsumexp` and :func:`softmax` are this on a copy; the EM kernels call it on their (K, block)
+    buffers, so it makes no temporaries of ``a``'s size.
+
+    Parameters
+    ----------
+    a : ndarray of float64
+        Log-weights; overwritten with the normalised weights (a row of only ``-inf`` becomes NaN).
+    axis : int, default -1
+        The axis to reduce.
+    floor : float, optional
+        Shifted log-weights below it are raised to it before ``exp`` (see :data:`EXP_FLOOR`).
+    finite : bool, default False
+        The caller guarantees that every row has a finite maximum (the EM kernels' log-joint): skip the
+        guard for rows of only ``-inf``.
+
+    Returns
+    -------
+    ndarray
+        ``a``'s shape without ``axis``: the log-sum-exp, ``-inf`` for a row of only ``-inf``.
+    """
+    m = a.max(axis=axis, keepdims=True)  # the shift: the largest term becomes exp(0) = 1
+    finite = finite or bool(np.isfinite(m).all())
+    if not finite:
+        m[~np.isfinite(m)] = 0.0  # all -inf rows (and +inf) need no shift; avoids inf - inf
+    a -= m
+    if floor is not None:
+        np.maximum(a, floor, out=a)
+    np.exp(a, out=a)
+    total = a.sum(axis=axis, keepdims=True)  # >= 1 where the shift was finite
+    if finite:
+        a /= total
+        lse = np.log(total)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):  # an all -inf row: log 0 = -inf, 0 / 0 = nan
+            a /= total
+            lse = np.log(total)
+    lse += m
+    return lse.squeeze(axis=axis)
+
+
 def logsumexp(a: Any, axis: int = -1) -> np.ndarray | float:
     """Row-wise ``log(sum(exp(a), axis))`` without overflow or underflow.
 
@@ -43,17 +87,12 @@ def logsumexp(a: Any, axis: int = -1) -> np.ndarray | float:
     >>> logsumexp(np.array([[1e4, 1e4], [-1e4, -1e4]]))   # naive exp overflows / underflows
     array([ 10000.69314718, -9999.30685282])
     """
-    arr = _as_array(a)
-    m = np.max(arr, axis=axis, keepdims=True)
-    m[~np.isfinite(m)] = 0.0  # all -inf rows (and +inf) need no shift; avoids inf - inf
-    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for an all -inf row
-        out = np.log(np.sum(np.exp(arr - m), axis=axis, keepdims=True)) + m
-    out = np.squeeze(out, axis=axis)
+    out = exp_normalize_(_as_array(a).copy(), axis=axis)
     return float(out) if out.ndim == 0 else out
 
 
 def softmax(a: Any, axis: int = -1) -> np.ndarray:
-    """Row-wise ``exp(a) / sum(exp(a), axis)``, computed as ``exp(a - logsumexp(a))``.
+    """Row-wise ``exp(a) / sum(exp(a), axis)``, computed as ``exp(a - max) / sum(exp(a - max))``.
 
     Parameters
     ----------
@@ -67,23 +106,6 @@ def softmax(a: Any, axis: int = -1) -> np.ndarray:
     ndarray of shape (N, K)
         Non-negative, each row summing to one (the responsibilities, for a log-joint).
     """
-    arr = _as_array(a)
-    lse = np.expand_dims(np.asarray(logsumexp(arr, axis=axis)), axis)
-    return np.exp(arr - lse)
-
-
-def normalize_exp_columns_(L: np.ndarray, floor: float | None = EXP_FLOOR) -> np.ndarray:
-    """In place, for the EM kernels: turn log-weights ``L`` (K, b) into column-wise softmax probabilities.
-
-    Returns the column-wise log-sum-exp, shape (b,). Same mathematics as :func:`logsumexp` and
-    :func:`softmax`, but with no temporaries of ``L``'s size and entries assumed finite; with ``floor``,
-    shifted log-weights below it are raised to it first (see :data:`EXP_FLOOR`).
-    """
-    m = L.max(axis=0)
-    L -= m
-    if floor is not None:
-        np.maximum(L, floor, out=L)
-    np.exp(L, out=L)
-    total = L.sum(axis=0)
-    L /= total
-    return np.log(total) + m
+    out = _as_array(a).copy()
+    exp_normalize_(out, axis=axis)
+    return out
