@@ -9,6 +9,7 @@ reported, so neither expected values nor test source reach a student.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import types
@@ -17,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from autograder.plain import StudentError
+from autograder.plain import StudentError, StudentMutation, StudentRaised, builtin_name, student_raised
 
 SUITES = Path(__file__).resolve().parent
 INI = SUITES / "pytest.ini"
@@ -231,16 +231,104 @@ def visible_gate(cells: Collection[str], failure: Callable[[Any, str], str | Non
 
 
 def time_call(student: Any, name: str, *args: Any, repeat: int = 5) -> float:
-    """Best wall-clock seconds of one call of the student's ``name(*args)``, timed where the code runs."""
+    """Best wall-clock seconds of one call of the student's ``name(*args)``, timed by the trusted side."""
     return student.time_call(name, args, repeat)
 
 
+def time_calls(student: Any, name: str, calls: Iterable[tuple]) -> list[tuple[float, Any]]:
+    """``(seconds, result)`` of one call of the student's ``name(*args)`` per ``args`` in ``calls``: fresh
+    inputs per timed call, each timed alone by the trusted side, each result returned to be checked."""
+    return student.time_calls(name, list(calls))
+
+
 def mutates_inputs(student: Any, name: str, *args: Any) -> bool:
-    """Whether calling the student's ``name(*args)`` changes any of its array arguments."""
-    _, after = student.call_with_inputs(name, args)
-    for before, now in zip(args, after, strict=True):
-        if isinstance(before, np.ndarray):
-            if not isinstance(now, np.ndarray) or now.shape != before.shape \
-                    or not np.array_equal(now, before, equal_nan=True):
-                return True
+    """Whether the student's ``name(*args)`` writes into one of its array arguments.
+
+    Arrays reach the student's code read-only, so such a write fails inside the function
+    (:class:`~autograder.plain.StudentMutation`); nothing the student's process reports is believed."""
+    try:
+        getattr(student, name)(*args)
+    except StudentMutation:
+        return True
+    except StudentError:
+        return False
     return False
+
+
+# ---------------------------------------------------------------- checks on the student's own objects
+def evaluate(student: Any, source: str, helpers: dict | None = None, mode: str = "eval") -> Any:
+    """Run a check's ``source`` here, in the trusted process, on the student's objects.
+
+    Every free name of ``source`` that is neither a built-in nor one of ``helpers`` is the student's global
+    of that name (through ``student.remote_global``: the object itself in-process, a
+    :class:`~autograder.engine.remote.Remote` for a sandboxed student). Built-ins are the trusted ones,
+    except that ``type(x)`` of a student's object is the student's class. Functions written in ``source``
+    (lambdas, ``def``) run here when the student's code calls them.
+
+    Parameters
+    ----------
+    student : object
+        The harness API (``InProcessStudent`` or ``SandboxedStudent``).
+    source : str
+        An expression (``mode="eval"``) or statements (``mode="exec"``, e.g. a notebook's visible tests).
+    helpers : dict, optional
+        Trusted names available to ``source`` (check helpers, ``math``, ``np``).
+    mode : {"eval", "exec"}
+
+    Returns
+    -------
+    The expression's value as plain data (``None`` for ``exec``).
+
+    Raises
+    ------
+    StudentRaised
+        The student's code (or the check on what it returned) raised; ``type_name`` is the nearest built-in
+        exception class.
+    StudentError
+        A time limit, a crash, or a result that is not plain data.
+    AssertionError
+        ``mode="exec"`` only: an assert of ``source`` or of a helper failed (its own message).
+    """
+    code = compile(source, "<check>", mode)
+    with student.checking():
+        namespace = _check_namespace(student, code, helpers or {})
+        try:
+            if mode == "exec":
+                exec(code, namespace)
+                return None
+            return student.remote_plain(eval(code, namespace))
+        except StudentError:
+            raise
+        except AssertionError:
+            if mode == "exec":
+                raise
+            raise student_raised("your code raised AssertionError", "AssertionError", "") from None
+        except Exception as exc:
+            text = (str(exc).strip().splitlines() or [""])[0][:200]
+            name = builtin_name(exc)
+            raise student_raised(f"your code raised {name}", name, text) from None
+
+
+def _free_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _free_names(const)
+    return names
+
+
+def _check_namespace(student: Any, code: types.CodeType, helpers: dict) -> dict:
+    from autograder.engine.remote import remote_type
+
+    trusted_builtins = dict(vars(builtins))
+    trusted_builtins["type"] = remote_type
+    namespace = {"__builtins__": trusted_builtins, "__name__": "__check__", **helpers}
+    for name in sorted(_free_names(code)):
+        if name in namespace or name in trusted_builtins:
+            continue
+        try:
+            namespace[name] = student.remote_global(name)
+        except StudentRaised as exc:
+            if exc.type_name != "NameError":
+                raise
+    return namespace

@@ -24,7 +24,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from autograder.plain import StudentError, StudentTimeout, to_plain
+from autograder.plain import (
+    StudentError,
+    StudentMutation,
+    StudentTimeout,
+    is_readonly_write,
+    mutation_message,
+    readonly,
+    student_raised,
+    to_plain,
+)
 
 #: Per-call time limit (seconds) for calls into student code in-process.
 CALL_TIMEOUT = 60.0
@@ -88,12 +97,38 @@ def _quiet_limited(seconds: float | None) -> Iterator[None]:
             signal.signal(signal.SIGALRM, previous)
 
 
-def _copy_args(args: tuple) -> tuple:
-    return copy.deepcopy(args)
+def _fresh(args: Any) -> Any:
+    """The caller's arguments as the student's code receives them: a deep copy in which every NumPy array is
+    read-only for good (:func:`autograder.plain.readonly`), so an in-place write fails inside the student's
+    function and never reaches the caller's values."""
+    return readonly(copy.deepcopy(args))
 
 
-class InProcessStudent:
+class _InProcessObjects:
+    """The in-process side of the harness's checks on the student's own objects (``harness.evaluate``):
+    the objects themselves, under the call time limit. (The engine's ``SandboxedStudent`` offers the same
+    methods with the objects kept in its sandboxed worker.)"""
+
+    def remote_global(self, name: str) -> Any:
+        if name not in self._ns:
+            raise student_raised(f"{name} is not defined", "NameError", f"name {name!r} is not defined")
+        return self._ns[name]
+
+    def remote_plain(self, value: Any, what: str = "your code") -> Any:
+        return to_plain(value, what)
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        with _quiet_limited(self._timeout):
+            yield
+
+
+class InProcessStudent(_InProcessObjects):
     """The student's namespace behind the harness API: ``student.<function>(*plain_args)`` and friends.
+
+    Every call receives fresh copies of its arguments in which each NumPy array is read-only for good, so a
+    function that writes into an argument (``X -= mu``, ``X[...] = ...``, ``out=X``) fails there, and the call
+    raises :class:`~autograder.plain.StudentMutation`: changing an input is impossible, not reported.
 
     Parameters
     ----------
@@ -119,17 +154,34 @@ class InProcessStudent:
             raise StudentError(f"{name} is defined but is not a function")
         return fn
 
-    def _invoke(self, name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    def _invoke(self, name: str, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                timer: list[float] | None = None) -> Any:
+        """Call ``fn`` under the time limit; a failure becomes a StudentError that names ``name``.
+
+        With ``timer``, the CPU seconds of this process during the call alone (the student's function and the
+        conversion of its result to plain data; CPU time, so the load of other processes does not count) are
+        appended to it, and the result is returned already plain: an array filled after the function
+        returned (by a thread it started) cannot hide work from the clock.
+        """
         try:
             with _quiet_limited(self._timeout):
-                return fn(*args, **kwargs)
+                if timer is None:
+                    return fn(*args, **kwargs)
+                start = time.process_time()
+                result = to_plain(fn(*args, **kwargs), name)
+                timer.append(time.process_time() - start)
+                return result
         except StudentTimeout as exc:
             raise StudentTimeout(f"{name} {exc}") from None
+        except StudentError:
+            raise
         except NotImplementedError:
             raise StudentError(f"{name} is not implemented yet (it raises NotImplementedError)") from None
         except RecursionError:
             raise StudentError(f"{name} raised RecursionError (infinite recursion?)") from None
         except Exception as exc:
+            if is_readonly_write(exc):
+                raise StudentMutation(mutation_message(name)) from None
             raise StudentError(f"{name} raised {type(exc).__name__}: {_first_line(exc)}") from None
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -138,7 +190,7 @@ class InProcessStudent:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             fn = self._lookup(name)
-            result = self._invoke(name, fn, _copy_args(args), copy.deepcopy(kwargs))
+            result = self._invoke(name, fn, _fresh(args), _fresh(kwargs))
             return to_plain(result, name)
 
         call.__name__ = name
@@ -153,23 +205,25 @@ class InProcessStudent:
 
         return to_plain(self._invoke(expr, run, (), {}), expr)
 
-    def time_call(self, name: str, args: tuple, repeat: int = 5) -> float:
-        """Best wall-clock seconds of one call of ``name(*args)`` over ``repeat`` calls."""
-        fn = self._lookup(name)
-        best = float("inf")
-        for _ in range(repeat):
-            call_args = _copy_args(args)
-            start = time.perf_counter()
-            self._invoke(name, fn, call_args, {})
-            best = min(best, time.perf_counter() - start)
-        return best
+    def time_calls(self, name: str, calls: list[tuple]) -> list[tuple[float, Any]]:
+        """Call ``name(*args)`` once for each ``args`` in ``calls``; ``(seconds, plain result)`` per call.
 
-    def call_with_inputs(self, name: str, args: tuple) -> tuple[Any, tuple]:
-        """Call ``name(*args)`` and return ``(result, args as they are after the call)``."""
+        Every call gets its own fresh read-only copy of its arguments, made before its clock starts; the
+        clock (``time.process_time``, CPU seconds of this process) runs around that call alone, including
+        the conversion of its result to plain data. Every result is returned so that the caller can check
+        it (a memoised or wrong answer cannot hide behind a fast time).
+        """
         fn = self._lookup(name)
-        call_args = _copy_args(args)
-        result = self._invoke(name, fn, call_args, {})
-        return to_plain(result, name), tuple(to_plain(a, name) for a in call_args)
+        out = []
+        for args in calls:
+            call_args, seconds = _fresh(tuple(args)), []
+            result = self._invoke(name, fn, call_args, {}, timer=seconds)
+            out.append((seconds[0], result))
+        return out
+
+    def time_call(self, name: str, args: tuple, repeat: int = 5) -> float:
+        """Best CPU seconds of ``repeat`` calls of ``name(*args)`` (prefer :meth:`time_calls`)."""
+        return min(seconds for seconds, _ in self.time_calls(name, [args] * max(1, int(repeat))))
 
 
 def _first_line(exc: BaseException) -> str:

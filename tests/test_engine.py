@@ -31,6 +31,9 @@ from mlcourse.checks import strip_hidden
 
 FAST = SandboxConfig().with_limits(call_cpu=1.0, cell_cpu=1.0, wall_factor=1.5, wall_grace=1.5,
                                    memory_mb=1024)
+#: For tests of the CPU-time limit: a wall-clock deadline that a busy loop never meets first, however loaded
+#: the machine (on 2 busy cores a process may get well under 1 CPU-second in FAST's 3 wall-clock seconds).
+CPU_FIRST = FAST.with_limits(wall_grace=60.0)
 
 
 def sandbox(*cells: str, config: SandboxConfig = FAST) -> SandboxedStudent:
@@ -157,7 +160,8 @@ def test_the_sandbox_hides_the_course_and_blocks_escapes(repo_root):
 
 
 def test_an_infinite_loop_costs_only_that_function():
-    with sandbox("def spin():\n    while True:\n        pass", "def ok():\n    return 1") as student:
+    with sandbox("def spin():\n    while True:\n        pass", "def ok():\n    return 1",
+                 config=CPU_FIRST) as student:
         with pytest.raises(StudentTimeout, match=r"spin took longer than 1 s \(CPU time\)"):
             student.spin()
         assert student.ok() == 1
@@ -309,7 +313,7 @@ def test_the_toy_suite_scores_the_same_in_process_and_sandboxed(tmp_path):
     from autograder.loader import InProcessStudent
 
     local = harness.run_suite(suite, InProcessStudent(ns, call_timeout=1.0))
-    with sandbox(code) as student:
+    with sandbox(code, config=CPU_FIRST) as student:
         remote = harness.run_suite(suite, student)
     assert local["test_double"].fraction == remote["test_double"].fraction == 0.25
     assert remote["test_double"].messages == ["spin took longer than 1 s (CPU time) and was stopped"]
@@ -385,8 +389,9 @@ def test_submission_layouts_are_recognised(tmp_path):
     flat.mkdir()
     for name in ("Ann Lee.ipynb", "ann-lee.ipynb", "zed.ipynb"):
         (flat / name).write_text("{}")
-    assert [s.student for s in discover(flat, assignment, tmp_path / "scratch")] == ["Ann-Lee", "ann-lee",
-                                                                                      "zed"]
+    # "Ann Lee" is not a safe id: it gets a distinct derived id, so it can never take "ann-lee"'s
+    ids = sorted(s.student for s in discover(flat, assignment, tmp_path / "scratch"))
+    assert ids[1:] == ["ann-lee", "zed"] and ids[0].startswith("Ann-Lee~"), ids
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("export/submission_1/toy.ipynb", "{}")
@@ -443,7 +448,8 @@ def test_without_namespaces_the_audit_hook_still_guards_the_course(repo_root):
 
 DEGRADED = r'''
 import errno, json, os, sys, tempfile
-from autograder.engine import confine, proxy
+from autograder.engine import proxy
+from autograder.engine.sandbox import confine
 
 def refuse(*args, **kwargs):
     raise OSError(errno.EPERM, "Operation not permitted")
@@ -497,3 +503,140 @@ def test_a_host_that_refuses_mounts_degrades_to_the_audit_hook_not_to_a_failure(
         assert dropped or any("cannot read" in m for m in state["missing"]), state
     if dropped or os.geteuid() != 0:
         assert "no new processes or threads" in state["steps"], state
+
+
+def test_machine_code_written_by_the_student_cannot_be_loaded(tmp_path):
+    """C-library loaders are blocked on import (cffi) or audited (ctypes), and a compiled extension module the
+    student writes into the sandbox cannot be mapped: its folder is on a noexec mount."""
+    import base64
+    import shutil
+    import subprocess
+    import sysconfig
+
+    assert shutil.which("gcc"), "this test compiles a tiny extension module with gcc"
+    source = tmp_path / "evil.c"
+    source.write_text('#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "evil", '
+                      'NULL, -1, NULL};\nPyMODINIT_FUNC PyInit_evil(void) { return PyModule_Create(&m); }\n')
+    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}", str(source), "-o",
+                    str(tmp_path / "evil.so")], check=True)
+    data = base64.b64encode((tmp_path / "evil.so").read_bytes()).decode()
+    code = f"""
+    import base64, importlib.util, os
+    open("evil.so", "wb").write(base64.b64decode("{data}"))
+    OUT = {{}}
+    try:
+        spec = importlib.util.spec_from_file_location("evil", os.path.abspath("evil.so"))
+        importlib.util.module_from_spec(spec)
+        OUT["extension"] = "loaded"
+    except Exception as exc:
+        OUT["extension"] = type(exc).__name__
+    for name in ("cffi", "_cffi_backend"):
+        try:
+            __import__(name)
+            OUT[name] = "loaded"
+        except Exception as exc:
+            OUT[name] = type(exc).__name__
+    def out():
+        return OUT
+    """
+    with sandbox(code) as student:
+        out = student.out()
+        steps = student.stats.sandbox["steps"]
+    assert out["cffi"] == out["_cffi_backend"] == "ImportError", out
+    if "private root (chroot)" in steps:
+        assert out["extension"] == "ImportError", out
+
+
+def test_the_untrusted_side_imports_nothing_of_the_trusted_side():
+    """autograder.engine.sandbox (worker, confine, zygote) needs only the shared modules: a reviewer audits
+    what runs next to student code in one place, and no import cycle ties it to the trusted side."""
+    import subprocess
+    import sys
+
+    code = ("import sys, autograder.engine.sandbox.worker, autograder.engine.sandbox.zygote; "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('autograder'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    shared = {"autograder", "autograder.plain", "autograder.engine", "autograder.engine.protocol"}
+    untrusted = {"autograder.engine.sandbox", "autograder.engine.sandbox.worker",
+                 "autograder.engine.sandbox.confine", "autograder.engine.sandbox.zygote"}
+    assert set(out) == shared | untrusted, sorted(set(out) - shared - untrusted)
+
+
+def test_subclasses_of_plain_types_cross_as_their_plain_values_and_huge_ints_are_just_numbers():
+    """A namedtuple, an OrderedDict, an IntEnum or a NumPy scalar is honest code: it arrives as the plain
+    value (never with its methods); an int too large for the protocol is a (wrong) number, not a crash."""
+    code = """
+    import collections, enum
+    import numpy as np
+    Pair = collections.namedtuple("Pair", "gamma loglik")
+    class Colour(enum.IntEnum):
+        RED = 3
+    class Sneaky(tuple):
+        def __iter__(self):
+            return iter((0.0, 0.0))
+    def pair():
+        return Pair(np.eye(2), np.float32(-1.5))
+    def ordered():
+        return collections.OrderedDict(pi=np.array([0.5, 0.5]), loglik=[np.float64(-2.0)])
+    def colour():
+        return Colour.RED
+    def huge():
+        return 10 ** 400, -(10 ** 30)
+    def sneaky():
+        return Sneaky((1.0, 2.0))
+    """
+    with sandbox(code) as student:
+        gamma, loglik = student.pair()
+        assert type(gamma) is np.ndarray and np.array_equal(gamma, np.eye(2)) and loglik == -1.5
+        got = student.ordered()
+        assert type(got) is dict and got["loglik"] == [-2.0] and np.array_equal(got["pi"], [0.5, 0.5])
+        assert student.colour() == 3 and type(student.colour()) is int
+        assert student.huge() == (float("inf"), -1e30)
+        assert student.sneaky() == (1.0, 2.0)  # read through tuple's own methods, not the override
+        assert student.stats.starts == 1
+
+
+def test_timed_calls_count_the_workers_cpu_including_work_hidden_in_untimed_steps():
+    """time_calls measures the worker's CPU time from outside (a sleep costs nothing, load adds nothing), and
+    work moved into the untimed steps around a call (a patched ``stage`` handler) is charged to the call."""
+    code = """
+    import gc, time
+    import numpy as np
+
+    def burn(seconds):
+        start = time.process_time()
+        while time.process_time() - start < seconds:
+            pass
+
+    def sleeper(x):
+        time.sleep(0.3)
+        return x
+
+    def burner(x):
+        burn(0.2)
+        return x
+
+    def cheat(x):
+        return x
+
+    def patch():
+        worker = next(o for o in gc.get_objects() if type(o).__name__ == "Worker" and hasattr(o, "op_stage"))
+        original = type(worker).op_stage
+
+        def op_stage(self, request):
+            burn(0.4)  # do the work while the trusted side is not timing the call
+            return original(self, request)
+
+        type(worker).op_stage = op_stage
+        return True
+    """
+    x = np.arange(4.0)
+    with sandbox(code, config=CPU_FIRST) as student:
+        [(slept, out)] = harness.time_calls(student, "sleeper", [(x,)])
+        assert slept < 0.1 and np.array_equal(out, x)
+        [(burnt, _)] = harness.time_calls(student, "burner", [(x,)])
+        assert burnt >= 0.15
+        assert student.patch() is True
+        [(cheated, _)] = harness.time_calls(student, "cheat", [(x,)])
+        assert cheated >= 0.3, cheated

@@ -58,3 +58,38 @@ def test_check_finds_the_callers_variables_and_the_assignment():
     assert not check("Dual", namespace=wrong, quiet=True)
     with pytest.raises(ValueError, match="no visible tests for 'e_stp'"):
         check("e_stp", namespace={})
+
+
+def test_check_is_shown_once_and_arrays_in_messages_are_never_cut(capsys):
+    import numpy as np
+
+    ns = namespace("hw2", "correct")
+    ns["softmax"] = lambda a: np.full(np.shape(a), 0.5) + np.arange(np.shape(a)[1])  # rows do not sum to 1
+    result = check("softmax", namespace=ns)
+    printed = capsys.readouterr().out
+    assert printed.count("test_softmax") == 1 and repr(result) == "CheckResult('softmax', passed=False)"
+    assert hasattr(result, "_ipython_display_")  # Jupyter shows the printed lines only, not the result again
+    line = result.lines[0]
+    assert "\n" not in line and line.count("[") == line.count("]"), line
+
+
+def test_check_names_a_changed_input_and_warns_about_lists():
+    import numpy as np
+
+    ns = namespace("hw2", "correct")
+    real = ns["softmax"]
+
+    def softmax(a):
+        a -= np.max(a, axis=1, keepdims=True)  # in place: changes the caller's array
+        return real(a)
+
+    ns["softmax"] = softmax
+    assert check("softmax", namespace=ns, quiet=True).lines == [
+        "✗ test_softmax: softmax changed one of its arguments in place (X -= ... or X[...] = ...); work on a "
+        "copy (X - mu is a new array)"]
+    ns["softmax"] = real
+    real_lse = ns["logsumexp"]
+    ns["logsumexp"] = lambda a: list(real_lse(a))
+    result = check("logsumexp", namespace=ns, quiet=True)
+    assert result  # the visible tests pass with a list ...
+    assert any(line.startswith("⚠ logsumexp returned a Python list") for line in result.lines)  # ... but

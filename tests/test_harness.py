@@ -8,7 +8,7 @@ import pytest
 
 from autograder import harness
 from autograder.loader import load_student, student_cells, student_from_namespace
-from autograder.plain import DualValue, StudentError, StudentTimeout, to_plain
+from autograder.plain import DualValue, StudentError, StudentMutation, StudentTimeout, to_plain
 
 SUITE = '''
 import numpy as np
@@ -147,16 +147,44 @@ def test_eval_returns_dual_numbers_as_plain_values():
         DualValue(2.0, 1)
 
 
-def test_inputs_are_protected_and_mutation_is_detected():
-    ns = {}
-    exec("def scale(x):\n    x *= 2\n    return x\ndef pure(x):\n    return 2 * x", ns)
+MUTATORS = {
+    "scale": "def scale(x):\n    x *= 2\n    return x",
+    "assign": "def assign(x):\n    x[0] = 5.0\n    return x",
+    "out": "def out(x):\n    return np.exp(x, out=x)",
+    "nested": "def nested(pair, *, k=None):\n    pair[1][0][:] = 0\n    return 1.0",
+    "keyword": "def keyword(x, *, k):\n    k += 1\n    return 1.0",
+    "unlock": "def unlock(x):\n    x.flags.writeable = True\n    x[0] = 5.0\n    return x",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTATORS))
+def test_arrays_reach_the_student_read_only_so_writing_to_one_fails_there(name):
+    ns = {"np": np}
+    exec(MUTATORS[name] + "\ndef pure(x, *, k=None):\n    return 2 * x", ns)
     student = student_from_namespace(ns)
     x = np.ones(3)
-    student.scale(x)
-    assert np.array_equal(x, np.ones(3)), "the caller's array must not change"
-    assert harness.mutates_inputs(student, "scale", x)
-    assert not harness.mutates_inputs(student, "pure", x)
-    assert harness.time_call(student, "pure", x, repeat=2) > 0
+    args, kwargs = {"nested": (((1.0, [x, x]),), {}), "keyword": ((x,), {"k": x})}.get(name, ((x,), {}))
+    # (unlock: the buffer of the copy belongs to an immutable bytes object, so the flag cannot be set back)
+    with pytest.raises(StudentMutation, match=rf"^{name} changed one of its arguments in place"):
+        getattr(student, name)(*args, **kwargs)
+    if not kwargs:
+        assert harness.mutates_inputs(student, name, *args)
+    assert np.array_equal(x, np.ones(3)), "the caller's array never changes"
+    assert np.array_equal(student.pure(x, k=x), 2 * x) and not harness.mutates_inputs(student, "pure", x)
+
+
+def test_time_calls_times_each_call_alone_with_fresh_inputs_and_returns_every_result():
+    ns = {}
+    # CPU work, not a sleep: the student's calls are measured in CPU time (load does not lengthen them)
+    exec("import time\nseen = []\ndef f(x):\n    seen.append(x)\n    start = time.process_time()\n"
+         "    while time.process_time() - start < 0.02 * x[0]:\n        pass\n    return 2 * x", ns)
+    student = student_from_namespace(ns)
+    x = np.array([1.0, 2.0])
+    timed = harness.time_calls(student, "f", [(x,), (2 * x,)])
+    assert [result.tolist() for _, result in timed] == [[2.0, 4.0], [4.0, 8.0]]
+    assert 0.02 <= timed[0][0] < timed[1][0] and timed[1][0] >= 0.04
+    assert ns["seen"][0] is not ns["seen"][1] and not ns["seen"][0].flags.writeable
+    assert 0.02 <= harness.time_call(student, "f", x, repeat=2) < timed[1][0]
 
 
 def test_hidden_score_for_the_kernel_prints_checks_and_returns_points(suite, monkeypatch, capsys):

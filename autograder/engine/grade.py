@@ -102,7 +102,8 @@ def grade_submission(task: GradeTask) -> SubmissionResult:
                 problems.append(f"notebook {stem}.ipynb is missing")
             continue
         try:
-            notebooks[stem] = parse_submission(data, f"{stem}.ipynb", task.config.limits.notebook_mb)
+            notebooks[stem] = parse_submission(data, f"{stem}.ipynb", task.config.limits.notebook_mb,
+                                              assignment=assignment)
         except NotebookProblem as exc:
             problems.append(str(exc))
     cells: list[tuple[int, str]] = []

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import select
+import socket
 import struct
 import time
 from typing import Any
@@ -251,3 +252,28 @@ def write_blocking(fd: int, message: dict) -> None:
     data = memoryview(pack(message))
     while data:
         data = data[os.write(fd, data):]
+
+
+# ---------------------------------------------------------------- sockets (zygote control channel)
+def recv_frame(sock: socket.socket, with_fds: int = 0) -> tuple[dict | None, list[int]]:
+    """One frame from a Unix socket (the zygote's control channel), with up to ``with_fds`` passed file
+    descriptors; ``(None, fds)`` at end of input."""
+    fds: list[int] = []
+    header = b""
+    while len(header) < HEADER.size:
+        if with_fds and not header:
+            data, got, _, _ = socket.recv_fds(sock, HEADER.size, with_fds)
+            fds += got
+        else:
+            data = sock.recv(HEADER.size - len(header))
+        if not data:
+            return None, fds
+        header += data
+    (size,) = HEADER.unpack(header)
+    body = b""
+    while len(body) < size:
+        chunk = sock.recv(size - len(body))
+        if not chunk:
+            return None, fds
+        body += chunk
+    return unpack_body(body), fds

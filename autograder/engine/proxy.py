@@ -1,8 +1,9 @@
 """The trusted side of the sandbox: :class:`SandboxedStudent`, a drop-in for ``InProcessStudent``.
 
-It offers exactly the harness API (``student.<name>(*args)``, ``eval``, ``time_call``, ``call_with_inputs``,
-``load_errors``) while the student's code runs in a separate confined worker process. Every response is
-validated here (:func:`autograder.engine.protocol.decode`, then ``to_plain``); time is measured here.
+It offers exactly the harness API (``student.<name>(*args)``, ``time_calls``, the operations on the student's
+objects used by :func:`autograder.harness.evaluate`, ``load_errors``) while the student's code runs in a
+separate confined worker process. Every response is validated here
+(:func:`autograder.engine.protocol.decode`, then ``to_plain``); time is measured here.
 
 Failures become the harness's exceptions with one-line, student-facing reasons:
 
@@ -14,312 +15,37 @@ Failures become the harness's exceptions with one-line, student-facing reasons:
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import itertools
 import os
 import re
-import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.engine.limits import Limits
-from autograder.engine.protocol import (
-    Closed,
-    Expired,
-    FrameReader,
-    ProtocolError,
-    decode,
-    encode,
-    pack,
-    write_all,
+from autograder.engine.protocol import Closed, Expired, ProtocolError, decode, encode, pack, unpack_body
+from autograder.engine.spawn import (  # noqa: F401  (REPO, SandboxConfig, spawner_for: the engine's API)
+    REPO,
+    SandboxConfig,
+    WorkerHandle,
+    describe_status,
+    spawner_for,
+    temp_base,
 )
-from autograder.plain import StudentError, StudentTimeout, to_plain
+from autograder.plain import (
+    StudentError,
+    StudentMutation,
+    StudentRaised,
+    StudentTimeout,
+    mutation_message,
+    student_raised,
+    to_plain,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-#: ``mlcourse`` modules student code may import while graded (the rest is reference implementation).
-ALLOWED_MLCOURSE = ("__init__", "datasets", "plotting", "timing", "check", "checks", "py.typed")
-ALWAYS_BLOCKED = ("autograder", "mlcourse.mixture", "mlcourse.autodiff", "mlcourse.build")
 HANDSHAKE_SECONDS = 60.0
-
-
-def _package_dir(name: str) -> str | None:
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return os.path.realpath(next(iter(spec.submodule_search_locations)))
-
-
-@dataclass
-class SandboxConfig:
-    """Where the sandbox draws its lines; built once per batch in the trusted process.
-
-    Attributes
-    ----------
-    limits : Limits
-    course_root : str
-        The course repository: nothing of it is visible to student code except the allowed ``mlcourse``
-        modules (and the virtual environment, if it lives there).
-    denied : list of str
-        More paths to hide (the output folder, the submissions, the gradebook): used by the audit hook when
-        namespaces are unavailable (with a private root they do not exist anyway).
-    namespaces, drop_user : bool
-        Try the network/mount namespaces and private root; drop to an unprivileged uid when root.
-    spawn : {"zygote", "exec"}
-        Fork workers from a pre-warmed zygote (fast) or start each with ``python -m`` (simple).
-    preload : list of str
-        Modules the zygote imports before forking (the assignment's own imports, checked not to pull in
-        anything blocked).
-    """
-
-    limits: Limits = field(default_factory=Limits)
-    course_root: str = str(REPO)
-    denied: list[str] = field(default_factory=list)
-    namespaces: bool = True
-    drop_user: bool = True
-    uid_base: int = 1_500_000_000
-    spawn: str = "zygote"
-    preload: list[str] = field(default_factory=lambda: ["numpy", "matplotlib", "matplotlib.pyplot"])
-    allowed_mlcourse: tuple[str, ...] = ALLOWED_MLCOURSE
-    temp_base: str | None = None
-
-    def with_limits(self, **changes: Any) -> SandboxConfig:
-        return replace(self, limits=replace(self.limits, **changes))
-
-    def packages(self) -> dict[str, str]:
-        found = _package_dir("mlcourse")
-        return {"mlcourse": found} if found else {}
-
-    def blocked_modules(self) -> list[str]:
-        blocked = set(ALWAYS_BLOCKED)
-        for name, folder in self.packages().items():
-            for entry in os.listdir(folder):
-                stem = entry.removesuffix(".py")
-                if stem not in self.allowed_mlcourse and entry != "__pycache__" and stem.isidentifier():
-                    blocked.add(f"{name}.{stem}")
-        return sorted(blocked)
-
-    def setup(self, workdir: str) -> dict:
-        """The ``setup`` frame for one worker whose private folder is ``workdir``."""
-        packages = self.packages()
-        allowed_paths = [sys.prefix, sys.base_prefix, workdir]
-        for folder in packages.values():
-            allowed_paths += [os.path.join(folder, e) for e in os.listdir(folder)
-                              if e.removesuffix(".py") in self.allowed_mlcourse]
-        temp_root = os.path.dirname(workdir)
-        return {
-            "op": "setup",
-            "limits": self.limits.to_dict(),
-            "root_dir": workdir,
-            "fallback_home": workdir,
-            "secret_roots": [self.course_root],
-            "packages": packages,
-            "allowed": {name: [e for e in os.listdir(folder)
-                               if e.removesuffix(".py") in self.allowed_mlcourse]
-                        for name, folder in packages.items()},
-            "blocked_modules": self.blocked_modules(),
-            "denied_paths": sorted({self.course_root, temp_root, *self.denied}),
-            "allowed_paths": allowed_paths,
-            "listable_paths": list(packages.values()),
-            "namespaces": self.namespaces,
-            "drop_user": self.drop_user,
-            "uid_base": self.uid_base,
-            "mpl_cache": _mpl_cache_dir(),
-        }
-
-
-_MPL_CACHE: list[str | None] = []
-
-
-def _mpl_cache_dir() -> str | None:
-    """matplotlib's cache folder with a built font list (copied into each worker: no rebuild per worker)."""
-    if not _MPL_CACHE:
-        try:
-            import matplotlib
-            from matplotlib import font_manager  # noqa: F401  (builds the font list if needed)
-
-            _MPL_CACHE.append(matplotlib.get_cachedir())
-        except Exception:
-            _MPL_CACHE.append(None)
-    return _MPL_CACHE[0]
-
-
-def worker_env(workdir: str) -> dict[str, str]:
-    """A scrubbed environment: no secrets, one thread per BLAS, fixed hash seed, headless matplotlib."""
-    paths = [str(REPO)]
-    mlcourse = _package_dir("mlcourse")
-    if mlcourse:
-        paths.append(os.path.dirname(mlcourse))
-    return {
-        "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir,
-        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
-        "PYTHONPATH": os.pathsep.join(paths), "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
-        "VECLIB_MAXIMUM_THREADS": "1",
-    }
-
-
-def describe_status(status: int | None) -> str:
-    """An exit status as a phrase: ``exit code 0`` or ``killed by signal 9 (SIGKILL)``."""
-    if status is None:
-        return "it stopped responding"
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = "unknown"
-        hint = " - out of memory, or the process killed itself" if number == signal.SIGKILL else ""
-        if number == signal.SIGXCPU:
-            hint = " - the CPU time for the whole submission ran out"
-        return f"killed by signal {number} ({name}){hint}"
-    if os.WIFEXITED(status):
-        return f"exit code {os.WEXITSTATUS(status)}"
-    return f"status {status}"
-
-
-# ---------------------------------------------------------------- spawning workers
-class WorkerHandle:
-    """One running worker: its pipes, pid and how to stop and reap it."""
-
-    def __init__(self, pid: int, fd_write: int, fd_read: int, max_bytes: int, workdir: str,
-                 reap) -> None:
-        self.pid, self.fd_write, self.workdir = pid, fd_write, workdir
-        self.reader = FrameReader(fd_read, max_bytes)
-        self._reap = reap
-        self.status: int | None = None
-        self.maxrss_kb = 0
-        self.closed = False
-
-    def send(self, message: dict, deadline: float) -> None:
-        write_all(self.fd_write, pack(message), deadline)
-
-    def kill(self) -> None:
-        for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
-            try:
-                kill(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    def close(self, graceful: bool = True) -> None:
-        """Stop the worker (asking first when ``graceful``), reap it, record status and peak memory."""
-        if self.closed:
-            return
-        self.closed = True
-        if graceful:
-            try:
-                self.send({"op": "exit"}, time.monotonic() + 1.0)
-            except (Expired, Closed):
-                pass
-            self.status, self.maxrss_kb = self._reap(self.pid, time.monotonic() + 2.0)
-            if self.status is None:
-                graceful = False
-        if not graceful:
-            self.kill()
-            self.status, self.maxrss_kb = self._reap(self.pid, None)
-        for fd in (self.fd_write, self.reader.fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _reap_child(pid: int, deadline: float | None) -> tuple[int | None, int]:
-    """waitpid with an optional deadline; (status or None if still running, peak RSS in KiB)."""
-    while True:
-        try:
-            done, status, usage = os.wait4(pid, os.WNOHANG if deadline is not None else 0)
-        except ChildProcessError:
-            return None, 0
-        if done:
-            return status, int(usage.ru_maxrss)
-        if deadline is None or time.monotonic() > deadline:
-            return None, 0
-        time.sleep(0.01)
-
-
-class ExecSpawner:
-    """Starts each worker as ``python -m autograder.engine.worker`` (no shell, scrubbed environment)."""
-
-    name = "exec"
-
-    def __init__(self, config: SandboxConfig) -> None:
-        self.config = config
-
-    def spawn(self, workdir: str, max_bytes: int) -> WorkerHandle:
-        read_req, write_req = os.pipe()
-        read_resp, write_resp = os.pipe()
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "autograder.engine.worker"], stdin=read_req, stdout=write_resp,
-                stderr=subprocess.DEVNULL, cwd=workdir, env=worker_env(workdir), close_fds=True,
-                start_new_session=True)
-        finally:
-            os.close(read_req)
-            os.close(write_resp)
-        proc.returncode = 0  # we reap it ourselves with wait4 (peak memory); keep Popen from trying
-        return WorkerHandle(proc.pid, write_req, read_resp, max_bytes, workdir, _reap_child)
-
-    def close(self) -> None:
-        pass
-
-
-_SPAWNERS: dict[tuple, Any] = {}
-_SPAWNERS_LOCK = threading.Lock()
-_TEMP: list[str] = []
-
-
-def _temp_base() -> str:
-    """This process's folder for workers' private folders (its own, so nothing else shares the parent).
-
-    Mode 0711: a worker that runs under its own uid without a private root can enter its own folder (whose
-    random name it is told) but cannot list the others."""
-    with _SPAWNERS_LOCK:
-        if not _TEMP:
-            _TEMP.append(tempfile.mkdtemp(prefix="course-sandboxes-"))
-            os.chmod(_TEMP[0], 0o711)
-            atexit.register(shutil.rmtree, _TEMP[0], True)
-        return _TEMP[0]
-
-
-def shutdown_spawners() -> None:
-    """Stop this process's zygotes (also done at exit)."""
-    with _SPAWNERS_LOCK:
-        spawners = list(_SPAWNERS.values())
-        _SPAWNERS.clear()
-    for spawner in spawners:
-        spawner.close()
-
-
-atexit.register(shutdown_spawners)
-
-
-def spawner_for(config: SandboxConfig):
-    """One spawner per configuration and process (the zygote is reused by all submissions here)."""
-    key = (config.spawn, tuple(config.preload), config.course_root)
-    with _SPAWNERS_LOCK:
-        spawner = _SPAWNERS.get(key)
-        if spawner is None or getattr(spawner, "broken", False):
-            if config.spawn == "zygote":
-                from autograder.engine.zygote import ZygoteSpawner
-
-                spawner = ZygoteSpawner(config)
-            else:
-                spawner = ExecSpawner(config)
-            _SPAWNERS[key] = spawner
-        return spawner
 
 
 # ---------------------------------------------------------------- the proxy
@@ -344,6 +70,26 @@ def clean(text: Any, limit: int = 300) -> str:
     line = (str(text).strip().splitlines() or [""])[0] if text is not None else ""
     line = _CONTROL.sub("", line)
     return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds used so far by all threads of process ``pid``, from the kernel (None if unreadable)."""
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as handle:
+                total += int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
+def _transport_allowance(data: Any) -> float:
+    """Generous seconds for moving ``data`` (tagged plain data) across the pipe and decoding it on the other
+    side: four times what framing and decoding it takes here, plus 2 ms."""
+    start = time.perf_counter()
+    decode(unpack_body(pack({"value": data})[8:])["value"])
+    return 4.0 * (time.perf_counter() - start) + 0.002
 
 
 def _plain_args(values: Any, what: str) -> Any:
@@ -379,6 +125,8 @@ class SandboxedStudent:
         self._ids = itertools.count(1)
         self._dead: str | None = None
         self._budget_end = time.monotonic() + self._limits.submission_wall
+        self._callbacks: dict[int, Any] = {}
+        self._globals: dict[str, Any] = {}
         self.stats = SandboxStats()
         self._start()
 
@@ -409,27 +157,138 @@ class SandboxedStudent:
         message = {"op": "eval", "expr": str(expr), "cpu": self._limits.call_cpu}
         return self._value(self._request(message, expr), expr)
 
-    def time_call(self, name: str, args: tuple, repeat: int = 5) -> float:
-        """Best wall-clock seconds of one call of ``name(*args)``, measured here around each call."""
-        self._request({"op": "stage", "name": name, "args": _plain_args(list(args), name),
-                       "cpu": self._limits.call_cpu}, name)
-        best = float("inf")
-        for _ in range(max(1, int(repeat))):
-            start = time.perf_counter()
-            self._request({"op": "run"}, name)
-            best = min(best, time.perf_counter() - start)
-        return best
+    def time_calls(self, name: str, calls: list[tuple]) -> list[tuple[float, Any]]:
+        """Call ``name(*args)`` once for each ``args`` in ``calls``; ``(seconds, result)`` for each call.
 
-    def call_with_inputs(self, name: str, args: tuple) -> tuple[Any, tuple]:
-        """Call ``name(*args)`` and return ``(result, args as they are after the call)``."""
-        message = {"op": "call_inputs", "name": name, "args": _plain_args(list(args), name),
-                   "cpu": self._limits.call_cpu}
-        value = self._request(message, name)
+        A call is three requests: ``stage`` (the arguments are sent and decoded), ``run`` (the call itself;
+        its result is converted to plain data before the reply) and ``take`` (the result is sent back, so
+        every timed result can be checked: a memoised or wrong answer cannot hide behind a fast time).
+
+        The seconds are the worker's **CPU time** during ``run``, read from outside by the kernel's own
+        accounting (``/proc/<pid>/task/*/schedstat``), so neither the load of the machine nor anything the
+        student's code does can shorten them; where that is unavailable, the wall-clock time measured here.
+        Since the worker is within the student's reach (its request handlers can be patched to work during
+        ``stage`` or ``take``), the time those take beyond what moving their data costs (measured here, on
+        the same data, with a generous allowance) is charged to the call as well."""
+        cpu = self._limits.call_cpu
+        out = []
+        for args in calls:
+            payload = _plain_args(list(args), name)
+            marks = [self._clock()]
+            self._request({"op": "stage", "name": name, "args": payload, "cpu": cpu}, name)
+            marks.append(self._clock())
+            self._request({"op": "run", "cpu": cpu}, name)
+            marks.append(self._clock())
+            raw = self._request({"op": "take"}, name)
+            marks.append(self._clock())
+            value = self._value(raw, name)
+            if any(m[0] is None for m in marks) or len({m[1] for m in marks}) > 1:  # no CPU clock; restart
+                stage, run, take = (marks[i + 1][2] - marks[i][2] for i in range(3))
+            else:
+                stage, run, take = (marks[i + 1][0] - marks[i][0] for i in range(3))
+            seconds = run + max(0.0, stage - _transport_allowance(payload)) \
+                + max(0.0, take - _transport_allowance(raw))
+            out.append((seconds, value))
+        return out
+
+    def _clock(self) -> tuple[float | None, int | None, float]:
+        """(the worker's CPU seconds or None, its pid, wall-clock seconds)."""
+        pid = self._worker.pid if self._worker is not None else None
+        return (_cpu_seconds(pid) if pid is not None else None), pid, time.perf_counter()
+
+    def time_call(self, name: str, args: tuple, repeat: int = 5) -> float:
+        """Best seconds (see :meth:`time_calls`) of ``repeat`` calls of ``name(*args)``."""
+        return min(seconds for seconds, _ in self.time_calls(name, [args] * max(1, int(repeat))))
+
+    # -------------------------------------------------------------- the student's objects, from here
+    def remote_global(self, name: str) -> Any:
+        """The student's global ``name``: plain data, or a :class:`~autograder.engine.remote.Remote`."""
+        if name not in self._globals:
+            self._globals[name] = self._import(self._request({"op": "global", "name": str(name)}, name))
+        return self._globals[name]
+
+    def remote_apply(self, fn: str, args: tuple, kwargs: dict | None = None) -> Any:
+        """Apply one of the worker's operations (``add``, ``getattr``, ``call``, ...) to the arguments."""
+        message = {"op": "apply", "fn": fn, "args": [self._export(a) for a in args],
+                   "kwargs": {"d": [[str(k), self._export(v)] for k, v in (kwargs or {}).items()]},
+                   "what": "your code", "cpu": self._limits.call_cpu}
+        return self._import(self._request(message, "your code"))
+
+    def remote_plain(self, value: Any, what: str = "your code") -> Any:
+        """``value`` (which may hold the student's objects) as plain data, converted in the worker."""
+        message = {"op": "plain", "value": self._export(value), "what": what}
+        return self._value(self._request(message, what), what)
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        """One check on the student's objects: what the worker kept for it is dropped afterwards."""
         try:
-            result, after = decode(value)
-        except (ProtocolError, TypeError, ValueError):
-            raise StudentError(f"{name} returned a value that is not plain data") from None
-        return to_plain(result, name), tuple(to_plain(a, name) for a in after)
+            yield
+        finally:
+            try:
+                self.remote_forget()
+            except StudentError:
+                pass
+
+    def remote_forget(self) -> None:
+        """Let the worker drop every object kept for the trusted side (after a check)."""
+        self._callbacks.clear()
+        self._globals.clear()
+        if self._worker is not None:
+            self._request({"op": "forget"}, "your code")
+
+    def _export(self, value: Any) -> Any:
+        from autograder.engine.remote import Remote
+
+        if isinstance(value, Remote):
+            if value._owner is not self:
+                raise TypeError("an object of another submission")
+            return {"h": value._key}
+        if type(value) in (list, tuple):
+            items = [self._export(v) for v in value]
+            return items if type(value) is list else {"t": items}
+        if callable(value) and not isinstance(value, type):
+            key = len(self._callbacks) + 1
+            self._callbacks[key] = value
+            return {"fn": key}
+        return _plain_args(value, "a check")
+
+    def _import(self, data: Any, depth: int = 0) -> Any:
+        from autograder.engine.remote import Remote
+
+        if depth > 24:
+            raise StudentError("your code returned a structure nested too deeply")
+        if type(data) is dict and len(data) == 1:
+            (tag, body), = data.items()
+            if tag == "h" and type(body) is int:
+                return Remote(self, body)
+            if tag == "t" and type(body) is list:
+                return tuple(self._import(v, depth + 1) for v in body)
+        if type(data) is list:
+            return [self._import(v, depth + 1) for v in data]
+        return self._value(data, "your code")
+
+    def _answer_callback(self, worker: WorkerHandle, frame: dict, deadline: float) -> None:
+        """Run the trusted function the student's code called (counted here), and send its result back."""
+        function = self._callbacks.get(frame.get("callback"))
+        if function is None:
+            raise ProtocolError("a call back to an unknown function")
+        try:
+            args = [self._import(a) for a in frame.get("args", [])]
+            pairs = frame.get("kwargs", {}).get("d", []) if isinstance(frame.get("kwargs"), dict) else []
+            kwargs = {str(k): self._import(v) for k, v in pairs}
+            reply = {"op": "cb_return", "value": self._export(function(*args, **kwargs))}
+        except StudentRaised as exc:  # the student's own code raised inside the function: pass it on
+            reply = {"op": "cb_raise", "type": exc.type_name, "message": exc.text}
+        except (StudentTimeout, StudentMutation):
+            raise
+        except StudentError as exc:
+            reply = {"op": "cb_raise", "type": "TypeError", "message": clean(exc, 200)}
+        except Exception as exc:  # the function itself failed on what it was given
+            reply = {"op": "cb_raise", "type": type(exc).__name__, "message": clean(exc, 200)}
+        if self._worker is not worker:
+            raise StudentError("your code stopped while it was being checked")
+        worker.send(reply, deadline)
 
     def close(self) -> None:
         """Stop the worker; safe to call twice."""
@@ -471,7 +330,7 @@ class SandboxedStudent:
                                "(crashes or time-outs); the remaining checks were not run")
         self.stats.starts += 1
         start = time.monotonic()
-        base = self._config.temp_base or _temp_base()
+        base = self._config.temp_base or temp_base()
         os.makedirs(base, mode=0o700, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix="sandbox-", dir=base)
         os.chmod(workdir, 0o700)
@@ -508,19 +367,31 @@ class SandboxedStudent:
             rid = next(self._ids)
             cell_wall = self._limits.wall(self._limits.cell_cpu)
             current: int | None = None
+            # A cell's clock starts when the worker says it starts that cell; the worker may only move
+            # forward through the cells it was sent, and the submission's budget bounds the whole load.
+            order = [i for i, _ in cells]
+            position = -1
+            cell_deadline = time.monotonic() + cell_wall
             try:
                 worker.send({"id": rid, "op": "load", "cells": cells, "filename": self._filename,
-                             "cell_cpu": self._limits.cell_cpu}, time.monotonic() + cell_wall)
+                             "cell_cpu": self._limits.cell_cpu}, min(cell_deadline, self._budget_end))
                 while True:
-                    frame = worker.reader.read(time.monotonic() + cell_wall)
+                    frame = worker.reader.read(min(cell_deadline, self._budget_end))
                     if frame.get("id") != rid:
                         raise ProtocolError("unexpected frame")
                     if "cell" in frame and "ok" not in frame:
-                        current = frame["cell"] if isinstance(frame["cell"], int) else current
+                        index = frame["cell"]
+                        if type(index) is not int or index not in order[position + 1:]:
+                            raise ProtocolError("the notebook reported cells out of order")
+                        position, current = order.index(index), index
+                        cell_deadline = time.monotonic() + cell_wall
                         continue
                     break
             except Expired:
                 self._discard()
+                if time.monotonic() >= self._budget_end:
+                    self._dead = "grading this submission ran out of time while loading the notebook"
+                    return
                 self._blame(current, f"took longer than {cell_wall:g} s and was stopped")
                 continue
             except Closed:
@@ -573,9 +444,13 @@ class SandboxedStudent:
         deadline = min(start + wall, self._budget_end + 1.0)
         try:
             worker.send(message, deadline)
-            frame = worker.reader.read(deadline)
-            if frame.get("id") != rid:
-                raise ProtocolError("a response did not match its request")
+            while True:
+                frame = worker.reader.read(deadline)
+                if frame.get("id") != rid:
+                    raise ProtocolError("a response did not match its request")
+                if "callback" not in frame:
+                    break
+                self._answer_callback(worker, frame, deadline)
         except Expired:
             self._discard()
             raise StudentTimeout(f"{what} took longer than {wall:g} s and was stopped") from None
@@ -593,8 +468,13 @@ class SandboxedStudent:
         kind, error = frame.get("kind"), clean(frame.get("error")) or f"{what} failed"
         if kind == "timeout":
             raise StudentTimeout(error)
+        if kind == "mutation":  # the text is ours: the worker only says which kind of failure it was
+            raise StudentMutation(mutation_message(what))
         if kind == "memory":
             self._discard()  # free whatever the student's code still holds
+        exc_type = frame.get("exc")
+        if isinstance(exc_type, str) and exc_type.isidentifier():
+            raise student_raised(error, exc_type, clean(frame.get("text"), 200))
         raise StudentError(error)
 
 

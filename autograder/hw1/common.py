@@ -1,10 +1,11 @@
 """What the HW1 hidden tests share (trusted side only).
 
-The student's ``Dual`` numbers and the functions the tests pass in (lambdas) are not plain data, so every
-check is an **expression string** built here and evaluated in the student's namespace with
-``student.eval(expr)``; the result comes back as plain data (a float, a bool, an array, or an
-:class:`~autograder.plain.DualValue`). Expected values are computed here, in the trusted process, with
-:mod:`mlcourse.autodiff` (and closed forms).
+Every check is an **expression string** built here and evaluated here, in the trusted process, by
+:func:`autograder.harness.evaluate`: its free names are the student's objects (kept in the sandboxed worker
+and operated on from here), its built-ins are the trusted ones, and the functions it hands to the student's
+code (lambdas) run here when the student's code calls them, so their call logs live here too. The result
+comes back as plain data (a float, a bool, an array, or an :class:`~autograder.plain.DualValue`). Expected
+values are computed here with :mod:`mlcourse.autodiff` (and closed forms).
 
 Two kinds of expressions keep a bug in one part from costing points in another:
 
@@ -15,9 +16,9 @@ Two kinds of expressions keep a bug in one part from costing points in another:
   student's arithmetic. They record how they were called, and stop a run-away loop after a budget of
   evaluations.
 
-Messages: :func:`evaluate` runs each expression inside a guard (:data:`GUARD_SOURCE`) that reports an
-exception of the student's code as data, and turns it into an ``AssertionError`` that names the check in words
-and the exception the student's code raised, never the expression (test code) or an expected value.
+Messages: :func:`evaluate` turns an exception of the student's code into an ``AssertionError`` that names the
+check in words and the (built-in class of the) exception the student's code raised, never the expression
+(test code) or an expected value.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.plain import DualValue, StudentError, StudentTimeout
+from autograder import harness
+from autograder.plain import DualValue, StudentError, StudentRaised, StudentTimeout
 from mlcourse import autodiff as ad
 
 #: Agreement with the reference (values of moderate size, a few operations deep).
@@ -56,30 +58,6 @@ def dual_src(val: float, der: float) -> str:
 
 
 # --------------------------------------------------------------------------------------- student errors
-#: Runs a check's thunk where the student's code runs and reports an exception as data, so that the
-#: exception's type reaches the test whatever the message format (and length limit) of the loader or the
-#: sandbox proxy. Only ``Exception`` is caught: the sandbox's CPU-limit signal (a ``BaseException``) still
-#: stops the call.
-GUARD_SOURCE = """\
-def run(thunk):
-    try:
-        value = thunk()
-    except Exception as exc:
-        try:
-            text = str(exc).strip().splitlines()
-            text = text[0][:200] if text else ""
-        except Exception:
-            text = ""
-        return ("raised", str(type(exc).__name__), text)
-    return ("value", value)
-"""
-
-
-def guarded(expr: str) -> str:
-    """``expr`` wrapped so that evaluating it returns ``("value", v)`` or ``("raised", type name, text)``."""
-    return f"(lambda ns: (exec({GUARD_SOURCE!r}, ns), ns['run'](lambda: ({expr})))[1])({{}})"
-
-
 def describe_raised(name: str, text: str) -> str:
     """A student-facing account of an exception raised by the student's code."""
     if name == "NotImplementedError":
@@ -105,16 +83,14 @@ def describe(exc: StudentError) -> str:
 
 
 def run(student: Any, expr: str) -> tuple:
-    """Evaluate ``expr`` in the student's namespace: ``("value", v)`` or ``("raised", type name, text)``.
+    """Evaluate ``expr`` here, in the trusted process, on the student's objects
+    (:func:`autograder.harness.evaluate`): ``("value", v)`` or ``("raised", type name, text)``.
 
-    Raises :class:`StudentError` for what the guard cannot catch (time limits, results that are not plain
-    data)."""
-    out = student.eval(guarded(expr))
-    if not (isinstance(out, tuple) and len(out) in (2, 3) and out[0] in ("value", "raised")):
-        raise StudentError("the check returned something unexpected")
-    if out[0] == "raised" and not (isinstance(out[1], str) and isinstance(out[2], str)):
-        raise StudentError("raised an exception that cannot be described")
-    return out
+    Raises :class:`StudentError` for time limits, crashes and results that are not plain data."""
+    try:
+        return ("value", harness.evaluate(student, expr))
+    except StudentRaised as exc:
+        return ("raised", exc.type_name, exc.text)
 
 
 def evaluate(student: Any, expr: str, what: str) -> Any:

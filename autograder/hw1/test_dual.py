@@ -123,6 +123,9 @@ def test_division_by_zero_raises_zero_division_error(student):
              "Dual(1.5, 1.0) / 0": "Dual / 0"}
     for expr, what in cases.items():
         expect_raises(student, expr, "ZeroDivisionError", what)
+    # ... and only there: a division that always raises gets nothing for this check
+    check_batch(student, ["Dual(1.5, 1.0) / Dual(0.5, 2.0)", "2.0 / Dual(4.0, 3.0)", "Dual(1.5, 1.0) / 2"],
+                "Dual / Dual, number / Dual and Dual / number with nonzero values")
 
 
 # ----------------------------------------------------------------------------------------- comparisons

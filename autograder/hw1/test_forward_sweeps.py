@@ -66,10 +66,12 @@ def test_derivative_of_compositions(student):
 
 @pytest.mark.part(PART)
 def test_derivative_returns_a_float(student):
-    """derivative returns a float (not a Dual)"""
-    fn, _ = compose([PRIMS[0]])
+    """derivative returns a float (not a Dual), and the right one"""
+    fn, ref = compose([PRIMS[0]])
     got = evaluate(student, with_math(f"derivative({fn}, 0.3)"), "derivative(f, 0.3)")
     assert isinstance(got, float), f"derivative(f, x) should return a float, but it returns {type_name(got)}"
+    assert math.isclose(got, ad.derivative(ref, 0.3), rel_tol=1e-9, abs_tol=1e-12), \
+        "derivative(f, 0.3) returns a float, but the wrong one"
 
 
 @pytest.mark.part(PART, weight=2)

@@ -50,6 +50,16 @@ CLASSIC = {
 }
 
 
+def _solves(student, a: float) -> None:
+    """newton finds the cube root of ``a`` from 1.5: a property check below counts only for a newton that
+    also solves a problem (a newton that always raises, or returns a constant, gets nothing for it)."""
+    result, _ = evaluate(student, _newton(f"t * t * t - {num(a)}", "3.0 * t * t", 1.5),
+                         f"newton for x^3 - {a:g} from 1.5")
+    assert isinstance(result, (int, float)) and not isinstance(result, bool) \
+        and abs(result - a ** (1 / 3)) <= 1e-10 * max(1.0, a ** (1 / 3)), \
+        f"newton for x^3 - {a:g} from 1.5: the root is wrong"
+
+
 @pytest.mark.part(PART)
 @pytest.mark.parametrize("case", list(CLASSIC))
 def test_classic_roots(student, case):
@@ -68,12 +78,16 @@ def test_returns_a_float(student):
     """newton returns a float"""
     result, _ = evaluate(student, _newton("t * t - 2.0", "2.0 * t", 3.0), "newton for x^2 - 2 from 3")
     assert isinstance(result, float), f"newton should return a float, not {type_name(result)}"
+    assert abs(result - math.sqrt(2.0)) <= 1e-10, "newton for x^2 - 2 from 3: the root is wrong"
 
 
 @pytest.mark.part(PART)
 def test_uses_derivative(student):
     """newton gets f'(x) by forward mode (it evaluates f on Dual numbers)"""
-    _, calls = evaluate(student, _newton("m.cos(t) - t", "-m.sin(t) - 1.0", 1.0), "newton for cos(x) - x")
+    result, calls = evaluate(student, _newton("m.cos(t) - t", "-m.sin(t) - 1.0", 1.0),
+                             "newton for cos(x) - x")
+    assert isinstance(result, (int, float)) and abs(result - 0.7390851332151607) <= 1e-10, \
+        "newton for cos(x) - x from 1: the root is wrong"
     assert any(is_dual for is_dual, _, _ in calls), \
         "newton should compute f'(x) with your derivative (dual numbers), not by finite differences"
 
@@ -96,6 +110,7 @@ def test_stops_once_converged(student):
 @pytest.mark.part(PART, weight=2)
 def test_no_real_root_raises_runtime_error(student):
     """newton raises RuntimeError for x^2 + 1 (no real root)"""
+    _solves(student, 3.0)
     for x0 in (0.5, 3.0):
         expect_raises(student, _newton("t * t + 1.0", "2.0 * t", x0), "RuntimeError",
                       f"newton for x^2 + 1 (no real root) from {x0}")
@@ -104,6 +119,7 @@ def test_no_real_root_raises_runtime_error(student):
 @pytest.mark.part(PART, weight=2)
 def test_runaway_and_cycling_iterates_raise_runtime_error(student):
     """newton raises RuntimeError when the iterates run away (cube root) or cycle (x^3 - 2x + 2 from 0)"""
+    _solves(student, 5.0)
     cube_root = _newton("m.copysign(abs(t) ** (1.0 / 3.0), t)", "abs(t) ** (-2.0 / 3.0) / 3.0", 1.0)
     expect_raises(student, cube_root, "RuntimeError",
                   "newton for the cube root of x from 1 (the iterates run away)")
@@ -114,6 +130,7 @@ def test_runaway_and_cycling_iterates_raise_runtime_error(student):
 @pytest.mark.part(PART)
 def test_zero_derivative_raises_runtime_error(student):
     """newton raises RuntimeError (not ZeroDivisionError) when f'(x) = 0"""
+    _solves(student, 7.0)
     expect_raises(student, _newton("t * t + 1.0", "2.0 * t", 0.0), "RuntimeError",
                   "newton for x^2 + 1 from 0, where f'(0) = 0")
     expect_raises(student, _newton("m.cos(t)", "-m.sin(t)", 0.0), "RuntimeError",

@@ -9,6 +9,10 @@ In a homework notebook::
 The visible tests are the ones in your notebook's test cells (``mlcourse/checks/<assignment>.py`` holds a
 copy); they run on a copy of your notebook's variables, so nothing you defined is changed. Passing them does
 not guarantee full marks: the autograder also runs hidden tests.
+
+As in grading, your functions receive read-only copies of their array arguments: a function that changes an
+input in place is told so (instead of failing later with a puzzling wrong value), and one that returns a
+Python list where the hidden tests need a NumPy array gets a warning.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import pkgutil
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 import mlcourse.checks as _checks
 
@@ -37,8 +43,14 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return "\n".join(self.lines)
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.name!r}, passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        """Shown once in a notebook: ``check`` has printed the lines already."""
 
 
 def _assignments() -> dict[str, Any]:
@@ -80,9 +92,57 @@ def _caller_namespace() -> dict:
         del frame
 
 
+class InputChanged(Exception):
+    """Your function wrote into one of its array arguments."""
+
+
+def changed_input_message(name: str) -> str:
+    """What a student is told when ``name`` wrote into one of its array arguments (also by the grader)."""
+    return (f"{name} changed one of its arguments in place (X -= ... or X[...] = ...); work on a copy "
+            "(X - mu is a new array)")
+
+
+def _frozen(value: Any) -> Any:
+    """A read-only copy of an array (its buffer cannot be made writeable again); other values unchanged."""
+    if type(value) is np.ndarray and value.dtype.kind in "biufc":
+        return np.frombuffer(np.ascontiguousarray(value).tobytes(), dtype=value.dtype).reshape(value.shape)
+    return value
+
+
+def _returns_list(value: Any) -> bool:
+    return type(value) is list or (type(value) is tuple and any(type(v) is list for v in value))
+
+
+def _guarded(name: str, fn: Any, warnings: list[str]) -> Any:
+    """``fn`` called with read-only array arguments; an in-place write becomes :class:`InputChanged`."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*[_frozen(a) for a in args], **{k: _frozen(v) for k, v in kwargs.items()})
+        except ValueError as exc:
+            if "read-only" in str(exc):
+                raise InputChanged(changed_input_message(name)) from None
+            raise
+        if _returns_list(result):
+            note = (f"⚠ {name} returned a Python list; the hidden tests need a NumPy array "
+                    "(return np.asarray(...))")
+            if note not in warnings:
+                warnings.append(note)
+        return result
+
+    call.__name__ = getattr(fn, "__name__", name)
+    return call
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _failure(exc: BaseException, source: str) -> str:
+    if isinstance(exc, InputChanged):
+        return str(exc)
     if isinstance(exc, AssertionError) and str(exc).strip():
-        return str(exc).strip().splitlines()[0]
+        return _one_line(str(exc))
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<visible tests>"]
     line = source.splitlines()[frames[-1].lineno - 1].strip() if frames and frames[-1].lineno else ""
     if isinstance(exc, NameError):
@@ -116,19 +176,26 @@ def check(name: str, assignment: str | None = None, namespace: dict | None = Non
     """
     which, module = _which(name, assignment)
     namespace = _caller_namespace() if namespace is None else namespace
-    lines, passed = [], True
+    lines, passed, warnings = [], True, []
     for grade_id in module.FUNCTIONS[name]:
         source = module.SOURCES[grade_id]
         scratch = dict(namespace)  # the tests' own variables stay out of the notebook
+        for fn_name in module.FUNCTIONS:
+            fn = scratch.get(fn_name)
+            if inspect.isfunction(fn):
+                scratch[fn_name] = _guarded(fn_name, fn, warnings)
         try:
             code = compile(source, "<visible tests>", "exec")
-            with contextlib.redirect_stdout(io.StringIO()):
+            # arrays in messages print on one line (summarised), so no message is cut inside an array
+            with contextlib.redirect_stdout(io.StringIO()), np.printoptions(linewidth=10**6, threshold=20,
+                                                                            edgeitems=3):
                 exec(code, scratch)
         except Exception as exc:
             passed = False
             lines.append(f"✗ {grade_id}: {_failure(exc, source)}")
         else:
             lines.append(f"✓ {grade_id}: the visible tests pass")
+    lines += warnings
     if passed:
         lines.append(f"{name}: all visible tests of {which} pass (the hidden tests check more)")
     result = CheckResult(name, passed, lines)

@@ -1,14 +1,22 @@
 """The sandboxed worker: runs one student's notebook code and answers calls with plain data.
 
-Started as ``python -m autograder.engine.worker`` (no shell) with its protocol on stdin/stdout, or forked by
-:mod:`autograder.engine.zygote`. It reads one ``setup`` frame, confines itself
-(:mod:`autograder.engine.confine`), answers ``ready`` and then serves requests until ``exit`` or end of input:
+Started as ``python -m autograder.engine.sandbox.worker`` (no shell) with its protocol on stdin/stdout, or
+forked by :mod:`autograder.engine.sandbox.zygote`. It reads one ``setup`` frame, confines itself
+(:mod:`autograder.engine.sandbox.confine`), answers ``ready`` and then serves requests until ``exit`` or end
+of input:
 
 ``load``          run the notebook's code cells (sent by the trusted side) in a fresh namespace
 ``call``          ``name(*args, **kwargs)``
-``eval``          an expression string written by the hidden tests
-``call_inputs``   a call that also returns its arguments as they are afterwards
-``stage`` / ``run``  prepare arguments once, then run a call with nothing returned (timed by the parent)
+``eval``          an expression string written by the hidden tests (kept for instructors' debugging; the
+                  hidden suites evaluate their expressions on the trusted side, see ``remote``)
+``stage`` / ``run`` / ``take``  prepare one call's arguments, run it with nothing returned (timed by the
+                  parent), then send its result back (so every timed result is checked)
+``global`` / ``apply`` / ``forget``  operations on the student's objects for the trusted side's
+                  :mod:`autograder.engine.remote`: objects that are not plain data stay here behind numbered
+                  handles; callables of the trusted side are represented here by stubs that call back
+
+Array arguments reach the student's code read-only (:func:`autograder.plain.readonly`): a function that writes
+into one fails with a ``mutation`` error instead of silently changing its input.
 
 Everything the worker says is untrusted by design: the student's code runs in this process and may have
 changed any of it. The trusted side validates each response (:func:`autograder.engine.protocol.decode`) and
@@ -17,18 +25,27 @@ measures time itself.
 
 from __future__ import annotations
 
-import copy
+import builtins
 import gc
+import operator
 import os
 import signal
 import sys
+import time
 import warnings
 
 import numpy as np
 
-from autograder.engine import confine
 from autograder.engine.protocol import ProtocolError, decode, encode, read_blocking, write_blocking
-from autograder.plain import StudentError, to_plain
+from autograder.engine.sandbox import confine
+from autograder.plain import (
+    StudentError,
+    builtin_name,
+    is_readonly_write,
+    mutation_message,
+    readonly,
+    to_plain,
+)
 
 
 class Expired(BaseException):
@@ -41,16 +58,28 @@ def _on_cpu_limit(signum, frame):
 
 
 class _CpuLimit:
+    """A CPU-time limit; nested limits (a call made while a callback runs) never extend the outer one."""
+
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.outer = 0.0
+        self.started = 0.0
 
     def __enter__(self):
+        self.outer = signal.getitimer(signal.ITIMER_PROF)[0]
+        self.started = time.process_time()
         signal.signal(signal.SIGPROF, _on_cpu_limit)
-        signal.setitimer(signal.ITIMER_PROF, max(self.seconds, 0.01))
+        seconds = max(self.seconds, 0.01)
+        if self.outer > 0:
+            seconds = min(seconds, self.outer)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
         return self
 
     def __exit__(self, *exc):
         signal.setitimer(signal.ITIMER_PROF, 0)
+        if self.outer > 0:
+            left = self.outer - (time.process_time() - self.started)
+            signal.setitimer(signal.ITIMER_PROF, max(left, 0.01))
         return False
 
 
@@ -63,13 +92,21 @@ def first_line(exc: BaseException) -> str:
 
 
 class Failure(Exception):
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, exc_type: str = "", text: str = "") -> None:
         super().__init__(message)
-        self.kind, self.message = kind, message
+        self.kind, self.message, self.exc_type, self.text = kind, message, exc_type, text
 
 
 def describe(what: str, exc: BaseException, cpu: float, memory_mb: int) -> Failure:
     """A student-facing one-line reason for an exception raised by the student's code."""
+    failure = _describe(what, exc, cpu, memory_mb)
+    failure.exc_type, failure.text = builtin_name(exc), first_line(exc)
+    return failure
+
+
+def _describe(what: str, exc: BaseException, cpu: float, memory_mb: int) -> Failure:
+    if is_readonly_write(exc):
+        return Failure("mutation", mutation_message(what))
     if isinstance(exc, Expired):
         return Failure("timeout", f"{what} took longer than {cpu:g} s (CPU time) and was stopped")
     if isinstance(exc, MemoryError):
@@ -127,7 +164,8 @@ class Determinism:
 GUARDED_MODULES = ("builtins", "numpy", "numpy.lib.format", "numpy.lib._format_impl", "numpy.lib._npyio_impl",
                    "numpy.lib.npyio", "base64", "binascii", "json", "json.encoder", "json.decoder", "io",
                    "os", "posix", "signal", "struct", "warnings", "copy", "math", "random", "gc",
-                   "autograder.plain", "autograder.engine.protocol", "autograder.engine.worker")
+                   "autograder.plain", "autograder.engine.protocol", "autograder.engine.sandbox.worker",
+                   "autograder.engine.sandbox.confine")
 GUARDED_CLASSES = ("json.JSONEncoder", "json.JSONDecoder")
 
 
@@ -184,6 +222,16 @@ class ModuleGuard:
                             pass
 
 
+#: What the trusted side may apply to the student's objects (``apply`` requests); ``call`` calls a handle.
+APPLY = {
+    **{name: getattr(operator, name) for name in (
+        "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg", "pos", "abs",
+        "lt", "le", "gt", "ge", "eq", "ne", "getitem", "contains", "invert", "and_", "or_", "xor")},
+    "getattr": getattr, "float": float, "int": int, "bool": bool, "len": len, "list": list,
+    "type": type, "index": operator.index, "complex": complex,
+}
+
+
 class Worker:
     """The request loop. ``self.ns`` is the student's namespace."""
 
@@ -195,7 +243,9 @@ class Worker:
         self.limits = setup["limits"]
         self.ns: dict = {"__name__": "__student__"}
         self.staged: tuple | None = None
-        self.prepared: tuple | None = None
+        self.result = None
+        self.handles: dict[int, object] = {}
+        self.request_id = None
 
     # -------------------------------------------------------------- helpers
     def send(self, message: dict) -> None:
@@ -229,9 +279,102 @@ class Worker:
             raise Failure("timeout", f"converting what {what} returned took too long") from None
         except StudentError as exc:
             raise Failure("error", first_line(exc)) from None
-        except (ProtocolError, RecursionError, ValueError, TypeError) as exc:
+        except (ProtocolError, RecursionError, ValueError, TypeError, OverflowError) as exc:
             raise Failure("error", f"{what} returned a value that cannot be sent back ({first_line(exc)})") \
                 from None
+
+    # -------------------------------------------------------------- handles and callbacks
+    def export(self, value, depth: int = 0):
+        """``value`` for the trusted side: plain data where it is plain, a handle for anything else."""
+        kind = type(value)
+        if value is None or kind in (bool, int, float, complex, str) \
+                or (kind is np.ndarray and value.dtype.kind in "biufc") \
+                or (isinstance(value, np.generic) and value.dtype.kind in "biufc"):
+            return self.plain(value, "a value")
+        if kind in (list, tuple) and len(value) <= 10_000 and depth < 8:
+            items = [self.export(v, depth + 1) for v in value]
+            return items if kind is list else {"t": items}
+        if len(self.handles) >= 200_000:
+            raise Failure("error", "too many objects are being checked at once")
+        key = len(self.handles) + 1
+        while key in self.handles:
+            key += 1
+        self.handles[key] = value
+        return {"h": key}
+
+    def load_value(self, data, depth: int = 0):
+        """Arguments from the trusted side: plain data (arrays read-only), handles and callback stubs."""
+        if type(data) is dict and len(data) == 1:
+            (tag, body), = data.items()
+            if tag == "h":
+                if type(body) is not int or body not in self.handles:
+                    raise Failure("error", "an object of yours is no longer available")
+                return self.handles[body]
+            if tag == "fn" and type(body) is int:
+                return self.stub(body)
+            if tag == "t" and type(body) is list:
+                return tuple(self.load_value(v, depth + 1) for v in body)
+            if tag == "d" and type(body) is list:
+                return {str(k): self.load_value(v, depth + 1) for k, v in body}
+        if type(data) is list:
+            return [self.load_value(v, depth + 1) for v in data]
+        return readonly(decode(data))
+
+    def stub(self, key: int):
+        """A callable standing for the trusted side's function ``key``: each call is made (and counted)
+        there, with this process serving the trusted side's operations on its arguments meanwhile."""
+        worker = self
+
+        def function(*args, **kwargs):
+            return worker.call_back(key, args, kwargs)
+
+        function.__name__ = function.__qualname__ = "f"
+        return function
+
+    def call_back(self, key: int, args: tuple, kwargs: dict):
+        exported = {"callback": key, "args": [self.export(a) for a in args],
+                    "kwargs": {"d": [[str(k), self.export(v)] for k, v in kwargs.items()]}}
+        self.send({"id": self.request_id, **exported})
+        while True:
+            request = read_blocking(self.fd_in)
+            if request is None or request.get("op") == "exit":
+                os._exit(0)
+            op = request.get("op")
+            if op == "cb_return":
+                return self.load_value(request.get("value"))
+            if op == "cb_raise":
+                kind = getattr(builtins, str(request.get("type")), None)
+                if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                    kind = RuntimeError
+                raise kind(str(request.get("message", ""))[:200])
+            self.handle(request)
+
+    # -------------------------------------------------------------- remote operations
+    def op_global(self, request: dict):
+        name = str(request["name"])
+        if name not in self.ns:
+            raise Failure("error", f"{name} is not defined: define it in the notebook (check the spelling)",
+                          "NameError", f"name {name!r} is not defined")
+        return self.export(self.ns[name])
+
+    def op_apply(self, request: dict):
+        fn = str(request["fn"])
+        args = tuple(self.load_value(a) for a in request.get("args", []))
+        kwargs = {str(k): self.load_value(v) for k, v in request.get("kwargs", {}).get("d", [])}
+        if fn == "call":
+            target, args = args[0], args[1:]
+        else:
+            target = APPLY[fn]
+        what = str(request.get("what", "your code"))[:100]
+        value = self.run(what, target, args, kwargs, float(request["cpu"]))
+        return self.export(value)
+
+    def op_plain(self, request: dict):
+        return self.plain(self.load_value(request["value"]), str(request.get("what", "your code"))[:100])
+
+    def op_forget(self, request: dict):
+        self.handles.clear()
+        return None
 
     # -------------------------------------------------------------- operations
     def op_load(self, request: dict) -> dict:
@@ -261,7 +404,8 @@ class Worker:
     def op_call(self, request: dict):
         name = request["name"]
         fn = self.lookup(name)
-        args, kwargs = decode(request.get("args", [])), decode(request.get("kwargs", {"d": []}))
+        args = readonly(decode(request.get("args", [])))
+        kwargs = readonly(decode(request.get("kwargs", {"d": []})))
         result = self.run(name, fn, tuple(args), kwargs, float(request["cpu"]))
         return self.plain(result, name)
 
@@ -271,35 +415,31 @@ class Worker:
         result = self.run(expr, eval, (code, self.ns), {}, float(request["cpu"]))
         return self.plain(result, expr)
 
-    def op_call_inputs(self, request: dict):
-        name = request["name"]
-        fn = self.lookup(name)
-        args = list(decode(request.get("args", [])))
-        result = self.run(name, fn, tuple(args), {}, float(request["cpu"]))
-        return [self.plain(result, name), [self.plain(a, name) for a in args]]
-
     def op_stage(self, request: dict):
         self.lookup(request["name"])
-        self.staged = (request["name"], decode(request.get("args", [])), float(request["cpu"]))
-        self.prepared = copy.deepcopy(self.staged[1])
+        self.staged = (request["name"], readonly(decode(request.get("args", []))), float(request["cpu"]))
+        self.result = None
         return None
 
     def op_run(self, request: dict):
-        if self.staged is None or self.prepared is None:
+        if self.staged is None:
             raise Failure("error", "nothing staged")
-        name, _, cpu = self.staged
-        args, self.prepared = self.prepared, None
-        self.run(name, self.lookup(name), tuple(args), {}, cpu)
+        (name, args, cpu), self.staged = self.staged, None
+        value = self.run(name, self.lookup(name), tuple(args), {}, cpu)
+        try:  # converted (copied) before the reply: work cannot continue on it after the clock stops
+            self.result = (name, to_plain(value, name))
+        except StudentError as exc:
+            raise Failure("error", first_line(exc)) from None
         return None
 
-    def after(self, op: str) -> None:
-        if op == "run" and self.staged is not None:
-            self.prepared = copy.deepcopy(self.staged[1])
+    def op_take(self, request: dict):
+        if self.result is None:
+            raise Failure("error", "nothing was run")
+        (name, value), self.result = self.result, None
+        return self.plain(value, name)
 
     # -------------------------------------------------------------- loop
     def serve(self) -> None:
-        ops = {"load": self.op_load, "call": self.op_call, "eval": self.op_eval,
-               "call_inputs": self.op_call_inputs, "stage": self.op_stage, "run": self.op_run}
         while True:
             try:
                 request = read_blocking(self.fd_in)
@@ -307,28 +447,43 @@ class Worker:
                 return
             if request is None or request.get("op") == "exit":
                 return
-            self.guard.restore()
-            rid, op = request.get("id"), request.get("op")
+            self.handle(request)
+
+    def handle(self, request: dict) -> None:
+        """Answer one request (also while a callback waits for the trusted side: requests nest)."""
+        ops = {"load": self.op_load, "call": self.op_call, "eval": self.op_eval, "stage": self.op_stage,
+               "run": self.op_run, "take": self.op_take, "global": self.op_global, "apply": self.op_apply,
+               "plain": self.op_plain, "forget": self.op_forget}
+        self.guard.restore()
+        rid, op = request.get("id"), request.get("op")
+        outer, self.request_id = self.request_id, rid
+        try:
             try:
-                try:
-                    if op == "ping":
-                        response = {"id": rid, "ok": True, "value": None}
-                    else:
-                        value = ops[op](request)
-                        response = {"id": rid, "ok": True, "value": value}
-                except Failure as failure:
-                    response = {"id": rid, "ok": False, "kind": failure.kind, "error": failure.message}
-                except Expired:
-                    response = {"id": rid, "ok": False, "kind": "timeout",
-                                "error": "took longer than allowed and was stopped"}
-                except MemoryError:
-                    response = {"id": rid, "ok": False, "kind": "memory", "error": "ran out of memory"}
-                self.send(response)
-                self.after(op)
-            except Expired:  # the re-armed timer fired while answering: the call did exceed its limit
-                signal.setitimer(signal.ITIMER_PROF, 0)
-                self.send({"id": rid, "ok": False, "kind": "timeout",
-                           "error": "took longer than allowed and was stopped"})
+                if op == "ping":
+                    response = {"id": rid, "ok": True, "value": None}
+                elif op not in ops:
+                    response = {"id": rid, "ok": False, "kind": "error", "error": f"unknown operation {op}"}
+                else:
+                    value = ops[op](request)
+                    response = {"id": rid, "ok": True, "value": value}
+            except Failure as failure:
+                response = {"id": rid, "ok": False, "kind": failure.kind, "error": failure.message,
+                            "exc": failure.exc_type, "text": failure.text}
+            except Expired:
+                response = {"id": rid, "ok": False, "kind": "timeout",
+                            "error": "took longer than allowed and was stopped"}
+            except MemoryError:
+                response = {"id": rid, "ok": False, "kind": "memory", "error": "ran out of memory"}
+            except (KeyError, TypeError, ValueError, IndexError) as exc:  # a malformed request
+                response = {"id": rid, "ok": False, "kind": "error",
+                            "error": f"malformed request ({type(exc).__name__})"}
+            self.send(response)
+        except Expired:  # the re-armed timer fired while answering: the call did exceed its limit
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            self.send({"id": rid, "ok": False, "kind": "timeout",
+                       "error": "took longer than allowed and was stopped"})
+        finally:
+            self.request_id = outer
 
 
 def serve_connection(fd_in: int, fd_out: int) -> int:

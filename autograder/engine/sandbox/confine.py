@@ -31,7 +31,8 @@ import sys
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = \
+    1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 CHROOT = "private root (chroot)"
 
@@ -215,7 +216,10 @@ def _build_root(state: Confined, cfg: dict, ctypes, libc) -> None:
     m = _Mounter(ctypes, libc)
     m.mount(None, "/", None, MS_REC | MS_PRIVATE)
     new_root = cfg["root_dir"]
-    m.mount("tmpfs", new_root, "tmpfs", MS_NOSUID,
+    # noexec: nothing the student writes (below /tmp/work) can be executed or loaded as machine code (a
+    # compiled extension module or shared library written there fails to map); the bind mounts of /usr and
+    # the Python installation keep their own flags.
+    m.mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NOEXEC,
             f"size={int(cfg['limits']['file_mb']) + 4}m,mode=0755")
     for top in ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin"):
         if os.path.lexists(top):
@@ -335,8 +339,9 @@ class _ImportBlocker:
 
     def find_spec(self, name: str, path=None, target=None):
         if self.is_blocked(name):
-            raise ImportError(f"{name} is not available while grading (it belongs to the course's reference "
-                              "implementation or its tests): write the code yourself")
+            raise ImportError(f"{name} is not available while grading (the course's reference "
+                              "implementation, its tests and C-library loaders are blocked): write the code "
+                              "yourself")
         return None
 
 
