@@ -4,6 +4,10 @@
 student release generated from them (``nbgrader generate_assignment <assignment>``); the release is
 committed and a test checks it equals a fresh generation. The gradebook is SQLite by default; set
 ``MLCOURSE_DB_URL`` to any SQLAlchemy URL (e.g. ``postgresql://user@host/course``) to use another.
+
+``course grade <assignment>`` run in this folder reads this file as nbgrader does (gradebook, folders); the
+demo submissions are graded only with ``--demo``, and ``make course`` grades them in ``_build/demo-course/``,
+never in this gradebook.
 """
 
 import os

@@ -53,10 +53,10 @@ def _digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _suite_code() -> list[str]:
+def _suite_code(assignment: str = "hw2") -> list[str]:
     """Code lines of the hidden suite (strings and comments removed): must never reach a student."""
     lines = []
-    for path in sorted((ROOT / "autograder" / "hw2").glob("*.py")):
+    for path in sorted((ROOT / "autograder" / assignment).glob("*.py")):
         by_line: dict[int, list[str]] = {}
         for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
             if tok.type in (tokenize.NAME, tokenize.OP, tokenize.NUMBER):
@@ -106,7 +106,7 @@ EXPECTED = {k: v for k, v in json.loads((ATTACKS / "expected.json").read_text())
 
 
 def test_the_batch_finishes_and_grades_or_reports_every_submission(batch):
-    assert batch["code"] == 0
+    assert batch["code"] == 1  # invalid_json and missing_notebook fail to run, on purpose
     assert set(_rows(batch["out"])) == set(EXPECTED)
 
 
@@ -203,3 +203,80 @@ def test_regrading_gives_identical_results_with_one_worker(batch, tmp_path):
     for name in ("unseeded_randomness", "infinite_loop", "lying_objects"):
         assert (out / name / "results.json").read_text() == \
             (batch["out"] / name / "results.json").read_text(), name
+
+
+# ------------------------------------------------------------------------------------------------ HW1
+# Attacks on the places where a verdict could be computed within the student's reach: checks run in the
+# student's namespace, call counts kept where the student's code can reach them, hidden tests on the stack,
+# and a worker that lies about its progress (see autograder/fixtures/attacks/hw1/make_attacks.py).
+ATTACKS_HW1 = ROOT / "autograder" / "fixtures" / "attacks" / "hw1"
+EXPECTED_HW1 = {k: v for k, v in json.loads((ATTACKS_HW1 / "expected.json").read_text()).items()
+                if not k.startswith("_")}
+SUBMISSION_BUDGET = 30
+
+
+def _builder_hw1():
+    spec = importlib.util.spec_from_file_location("make_attacks_hw1", ATTACKS_HW1 / "make_attacks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_hw1_attack_fixtures_are_up_to_date():
+    builder = _builder_hw1()
+    for name, nb in builder.build().items():
+        assert (ATTACKS_HW1 / f"{name}.ipynb").read_text(encoding="utf-8") == builder.text_of(nb), \
+            f"{name}.ipynb is stale: run python autograder/fixtures/attacks/hw1/make_attacks.py"
+
+
+@pytest.fixture(scope="module")
+def batch_hw1(tmp_path_factory):
+    import time
+
+    base = tmp_path_factory.mktemp("attacks-hw1")
+    submitted = base / "course" / "submitted"
+    for path in sorted(ATTACKS_HW1.glob("*.ipynb")):
+        folder = submitted / path.stem / "hw1"
+        folder.mkdir(parents=True)
+        shutil.copy(path, folder / "hw1.ipynb")
+    out = base / "out"
+    start = time.monotonic()
+    code = main(["grade", "hw1", str(base / "course"), "--out", str(out), *LIMITS,
+                 "--submission-timeout", str(SUBMISSION_BUDGET), "--quiet"])
+    return {"code": code, "out": out, "seconds": time.monotonic() - start}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_HW1))
+def test_each_hw1_attack_scores_exactly_what_its_honest_parts_deserve(batch_hw1, name):
+    spec = EXPECTED_HW1[name]
+    row = _rows(batch_hw1["out"])[name]
+    full = {c: float(v) for c, v in json.loads(
+        (ROOT / "autograder" / "fixtures" / "hw1" / "expected.json").read_text())["correct"].items()}
+    lost = {c: float(row[c]) for c in full if float(row[c]) != full[c]}
+    assert (float(row["score"]), lost) == (spec["score"], spec["lost"]), row
+    assert spec["reason"] in row["reason"], row["reason"]
+
+
+def test_the_submission_budget_bounds_a_notebook_that_stalls_while_loading(batch_hw1):
+    """slow_cells sleeps 8 x 14 s (each cell under its own limit): the load must stop at the submission's
+    budget, so the whole batch ends long before the 112 s the cells ask for."""
+    assert batch_hw1["code"] in (0, 1)
+    assert batch_hw1["seconds"] < SUBMISSION_BUDGET + 60
+
+
+def test_nothing_of_the_hw1_suite_reaches_a_student(batch_hw1):
+    """stack_leak raises exceptions built from everything on the worker's stack and in its memory: the
+    hidden tests never run there, so no line of them can be in what the student sees."""
+    code = [line for line in map(_code_tokens, _suite_code("hw1"))]
+    assert len(code) > 20
+    leak = batch_hw1["out"] / "stack_leak"
+    pages = [*leak.rglob("*.json"), *(batch_hw1["out"] / "feedback" / "stack_leak").rglob("*.html")]
+    assert pages
+    for path in pages:
+        text = path.read_text(errors="replace")
+        assert "LEAK" in text  # the student's own message is shown to them ...
+        flat = _code_tokens(_text(text) if path.suffix == ".html" else text)
+        for line in code:  # ... but nothing of the hidden suite is in it
+            assert line not in flat, (path, line)
+        for fragment in ("m.sin(t)", "m.log(1.0 + t * t)", "calls.append", "type(x)(", '__import__("math")'):
+            assert fragment not in text, (path, fragment)

@@ -2,16 +2,22 @@
 
 Each submission is one :func:`autograder.engine.grade.grade_submission` task. Tasks run in a process pool
 (``workers`` processes; each drives its own sandboxed workers) or on a Dask cluster (``scheduler``); the
-parent collects results as they finish, writes them to the gradebook one at a time (the only writer), writes
-``results.json`` and feedback, and shows progress. The final outputs are sorted by student id, and a
-submission's result does not depend on which process graded it or when, so any worker count gives the same
-files.
+parent collects results as they finish and, for each finished student, writes the gradebook entry, the
+autograded notebook and feedback (nbgrader), ``results.json``, and rewrites ``grades.csv`` and
+``summary.json`` atomically: a run that is killed keeps every finished student's grade. The final outputs are
+sorted by student id, and a submission's result does not depend on which process graded it or when, so any
+worker count gives the same files.
+
+Inside an nbgrader course (:class:`~autograder.engine.course.Course`) nbgrader's own folders are used:
+``autograded/<student>/<assignment>/`` and ``feedback/<student>/<assignment>/`` with every file nbgrader's
+later steps need, and the course's gradebook. Submissions whose content and timestamp are those last graded
+are skipped unless ``force``; the reference solution is graded first under the same limits (calibration).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -19,25 +25,36 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from autograder.engine.grade import CellResult, GradeTask, SubmissionResult, grade_submission
-from autograder.engine.inputs import Submission, discover
+from autograder.engine.course import Course
+from autograder.engine.grade import CellResult, GradeTask, SubmissionResult
+from autograder.engine.inputs import Submission, discover, read_submission_file
 from autograder.engine.limits import Limits
 from autograder.engine.notebooks import Assignment, load_assignment
+from autograder.engine.pools import DaskPool, Interrupts, ProcessPool, UsageError, default_workers
 from autograder.engine.progress import Progress
-from autograder.engine.proxy import REPO, SandboxConfig, spawner_for
-from autograder.engine.report import summary, write_csv, write_results
+from autograder.engine.proxy import REPO, SandboxConfig
+from autograder.engine.report import (
+    atomic_write,
+    empty_row,
+    mark_stale,
+    result_row,
+    summary,
+    summary_data,
+    write_csv,
+    write_final_grades,
+    write_results,
+)
+from autograder.engine.rerun import code_hash, hash_files, identity, originals, read_json, submission_hash
 
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+#: Exit codes of ``course grade`` (also in ``summary.json``).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+STATE_FILE = ".course-grade-state.json"
+CALIBRATION_FILE = ".calibration.json"
+REFERENCE = "_reference_solution"
 
 
 @dataclass
@@ -60,6 +77,12 @@ class BatchOptions:
     feedback: bool = True
     progress: bool = True
     stream: TextIO | None = None
+    course: Course | None = None  # grade inside this nbgrader course (its gradebook and folders)
+    students: list[str] | None = None  # grade only these (``--student``)
+    force: bool = False  # regrade unchanged submissions; grade even if the reference solution fails
+    calibrate: bool = True
+    connect_timeout: float = 5.0  # seconds to reach a Dask scheduler
+    scheduler_timeout: float = 60.0  # seconds to wait for a Dask worker
 
 
 @dataclass
@@ -71,6 +94,9 @@ class BatchReport:
     workers: str
     warnings: list[str] = field(default_factory=list)
     sandbox: dict = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+    exit_code: int = EXIT_OK
+    others: dict[str, list[str]] = field(default_factory=dict)  # status -> students not graded this run
 
     def scores(self) -> dict[str, dict[str, float]]:
         """student -> grade cell -> score (what must not depend on the worker count)."""
@@ -83,11 +109,6 @@ def _failed(task: GradeTask, reason: str) -> SubmissionResult:
     return SubmissionResult(task.student, "failed", reason, cells, [reason])
 
 
-def _warm(config: SandboxConfig) -> None:
-    """Pool initializer: start this process's zygote before the first submission arrives."""
-    spawner_for(config)
-
-
 def make_tasks(assignment: Assignment, submissions: list[Submission],
                config: SandboxConfig) -> list[GradeTask]:
     """One task per submission, with the notebooks' bytes (too-large files are refused unread)."""
@@ -96,174 +117,355 @@ def make_tasks(assignment: Assignment, submissions: list[Submission],
     for sub in submissions:
         problems, files = list(sub.problems), {}
         for stem, path in sub.notebooks.items():
-            if path is not None and path.stat().st_size > limit << 20:
-                problems.append(f"{stem}.ipynb is {path.stat().st_size / 2**20:.0f} MiB, more than the "
-                                f"{limit} MiB allowed")
-                files[stem] = None
-            else:
-                files[stem] = None if path is None else path.read_bytes()
+            files[stem] = None
+            if path is None:
+                continue
+            try:  # never through a link, never blocking on a FIFO, never more than the cap
+                files[stem] = read_submission_file(path, limit)
+            except ValueError as exc:
+                problems.append(str(exc))
         tasks.append(GradeTask(assignment, sub.student, files, problems, config))
     return tasks
 
 
+# ------------------------------------------------------------------------------------------- the batch
 def run_batch(options: BatchOptions) -> BatchReport:
-    """Grade every submission; write ``grades.csv``, ``<student>/results.json``, feedback and the summary."""
-    start = time.monotonic()
-    stream = options.stream or sys.stderr
-    name = options.assignment
-    source_dir = Path(options.source_dir or REPO / "solutions" / name)
-    suite_dir = Path(options.suite_dir or REPO / "autograder" / name)
-    assignment = load_assignment(name, source_dir, suite_dir)
-    out = Path(options.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="course-grade-"))
-    db_url = options.db_url or os.environ.get("MLCOURSE_DB_URL") or f"sqlite:///{out / 'gradebook.db'}"
-    denied = [str(out), str(Path(options.submissions).resolve()), str(scratch)]
-    if db_url.startswith("sqlite:///"):
-        denied.append(str(Path(db_url[len("sqlite:///"):]).resolve().parent))
-    preload = ["numpy", "matplotlib", "matplotlib.pyplot", *assignment.imports]
-    config = SandboxConfig(limits=options.limits, denied=denied, spawn=options.spawn,
-                           preload=list(dict.fromkeys(preload)))
-    try:
-        submissions = discover(options.submissions, assignment, scratch)
-        tasks = make_tasks(assignment, submissions, config)
-        stamps = {s.student: s.timestamp for s in submissions}
-        workers = options.workers or default_workers()
-        label = f"Dask at {options.scheduler}" if options.scheduler else f"{workers} worker(s)"
-        bookkeeper = None
-        if options.bookkeeping:
-            from autograder.engine.gradebook import Bookkeeper
+    """Grade every submission; write ``grades.csv``, ``<student>/results.json``, feedback and the summary.
 
-            bookkeeper = Bookkeeper(assignment, source_dir, out / "nbgrader", out / "feedback", db_url,
-                                    options.course_id, options.nbgrader_config, options.feedback)
+    Raises
+    ------
+    UsageError, ValueError
+        Nothing could be graded as asked (unknown assignment, no submissions, gradebook, scheduler or
+        calibration problems): exit code 2.
+    KeyboardInterrupt
+        Interrupted (SIGINT or SIGTERM); every finished student's results are on disk, no process started
+        by the run is left.
+    """
+    with Interrupts() as interrupts:
+        return _Batch(options, interrupts).run()
+
+
+class _Batch:
+    def __init__(self, options: BatchOptions, interrupts: Interrupts) -> None:
+        self.o = options
+        self.interrupts = interrupts
+        self.stream = options.stream or sys.stderr
+        self.start = time.monotonic()
+
+    # ------------------------------------------------------------------ setup
+    def _paths(self) -> None:
+        o, name = self.o, self.o.assignment
+        course = o.course
+        default_source = course.folder("source") / name if course else None
+        if o.source_dir:
+            self.source_dir = Path(o.source_dir)
+        elif default_source is not None and any(default_source.glob("*.ipynb")):
+            self.source_dir = default_source
+        else:
+            self.source_dir = REPO / "solutions" / name
+        self.suite_dir = Path(o.suite_dir or REPO / "autograder" / name)
+        self.assignment = load_assignment(name, self.source_dir, self.suite_dir)
+        self.out = Path(o.out).resolve()
+        if course is not None:
+            self.db_url = course.db_url
+        else:
+            self.db_url = (o.db_url or os.environ.get("MLCOURSE_DB_URL")
+                           or f"sqlite:///{self.out / 'gradebook.db'}")
+
+    def run(self) -> BatchReport:
+        self._paths()
+        o = self.o
+        self.out.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="course-grade-"))
+        try:
+            return self._run(scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            if o.progress:
+                self.stream.flush()
+
+    def _config(self, scratch: Path) -> SandboxConfig:
+        denied = [str(self.out), str(Path(self.o.submissions).resolve()), str(scratch)]
+        if self.o.course is not None:
+            denied.append(str(self.o.course.root))
+        if self.db_url.startswith("sqlite:///"):
+            denied.append(str(Path(self.db_url[len("sqlite:///"):]).resolve().parent))
+        preload = ["numpy", "matplotlib", "matplotlib.pyplot", *self.assignment.imports]
+        return SandboxConfig(limits=self.o.limits, denied=denied, spawn=self.o.spawn,
+                             preload=list(dict.fromkeys(preload)))
+
+    def _run_key(self) -> str:
+        limits = json.dumps(self.o.limits.to_dict(), sort_keys=True)
+        return hashlib.sha256("\0".join([
+            hash_files(self.source_dir), hash_files(self.suite_dir), code_hash(), limits, self.db_url,
+            str(self.o.course.root if self.o.course else ""), str(self.o.bookkeeping), str(self.o.feedback),
+        ]).encode()).hexdigest()
+
+    def _autograded_dir(self, student: str) -> Path:
+        if self.o.course is not None:
+            return self.o.course.folder("autograded") / student / self.assignment.name
+        return self.out / "nbgrader" / "autograded" / student / self.assignment.name
+
+    def _select(self, submissions: list[Submission]) -> list[Submission]:
+        wanted = list(dict.fromkeys(self.o.students or []))
+        if not wanted:
+            return submissions
+        found = {s.student for s in submissions}
+        unknown = [s for s in wanted if s not in found]
+        if unknown:
+            known = ", ".join(sorted(found)[:20]) or "none"
+            raise UsageError(f"no submission from {', '.join(unknown)} (students found: {known})")
+        return [s for s in submissions if s.student in wanted]
+
+    # ------------------------------------------------------------------ the run
+    def _run(self, scratch: Path) -> BatchReport:
+        o, assignment, out = self.o, self.assignment, self.out
+        config = self._config(scratch)
+        everyone = discover(o.submissions, assignment, scratch)
+        selected = self._select(everyone)
+        tasks_all = make_tasks(assignment, selected, config)
+        subs = {s.student: s for s in everyone}
+        stamps = {s.student: s.timestamp for s in everyone}
+        state_path = out / STATE_FILE
+        state = read_json(state_path)
+        key = self._run_key()
+        prior = state.get("students", {}) if isinstance(state.get("students"), dict) else {}
+        same_key = state.get("key") == key
+        previous = prior if same_key else {}  # only results graded exactly so can be reused
+        rows: dict[str, dict] = {}
+        hashes = {t.student: submission_hash(t, stamps.get(t.student)) for t in tasks_all}
+        tasks, unchanged = [], []
+        for task in tasks_all:
+            old = previous.get(task.student, {})
+            if not o.force and not o.students and old.get("hash") == hashes[task.student] and old.get("row") \
+                    and (out / task.student / "results.json").is_file() \
+                    and (not o.bookkeeping or self._autograded_dir(task.student).is_dir()
+                         or old["row"].get("status") == "failed"):
+                unchanged.append(task.student)
+                rows[task.student] = {**old["row"], "status": "unchanged"}
+            else:
+                tasks.append(task)
+                old_row = prior.get(task.student, {}).get("row")
+                rows[task.student] = {**old_row, "status": "pending"} if old_row else \
+                    empty_row(assignment, task.student, "pending", "not graded yet in this run")
+        others: dict[str, list[str]] = {"unchanged": unchanged}
+        chosen = {s.student for s in selected}
+        not_selected = sorted(s.student for s in everyone if s.student not in chosen)
+        for student in not_selected:
+            old = prior.get(student, {}).get("row")
+            if old:
+                rows[student] = {**old, "status": "not selected"}
+        others["not selected"] = not_selected
+        new_state = {"key": key, "assignment": assignment.name,
+                     "students": {s: (v if same_key else {"row": v.get("row")}) for s, v in prior.items()
+                                  if isinstance(v, dict) and v.get("row")}}
+
+        workers = o.workers or default_workers()
+        label = f"Dask at {o.scheduler}" if o.scheduler else f"{workers} worker(s)"
         results: list[SubmissionResult] = []
-        warnings: list[str] = []
+        warnings: list[str] = list(getattr(everyone, "warnings", []))  # ignored files, unreadable metadata
+        gradebook_misses: list[str] = []
+        status = {"exit": EXIT_OK, "state": "running"}
+
+        def persist() -> None:
+            """grades.csv, summary.json and the state file as they are now (atomically)."""
+            write_csv(out / "grades.csv", assignment, list(rows.values()))
+            data = summary_data(assignment, results, list(rows.values()), time.monotonic() - self.start,
+                                label, status["exit"], status["state"], sorted(set(warnings)))
+            atomic_write(out / "summary.json", json.dumps(data, indent=1) + "\n")
+            atomic_write(state_path, json.dumps(new_state, indent=1, sort_keys=True) + "\n")
+
+        bookkeeper = None
+        if o.bookkeeping and (tasks or o.course is not None):
+            from autograder.engine.gradebook import Bookkeeper, Workspace
+
+            if o.course is not None:
+                workspace = Workspace(o.course.root, scratch / "nbgrader", o.course.config_file, self.db_url,
+                                      o.course.course_id, standalone=False)
+            else:
+                workspace = Workspace(out / "nbgrader", scratch / "nbgrader", o.nbgrader_config, self.db_url,
+                                      o.course_id, standalone=True, feedback_dir=out / "feedback")
+            bookkeeper = Bookkeeper(assignment, self.source_dir, workspace, o.feedback)
+
         progress = None
 
-        def collect(result: SubmissionResult) -> None:
-            if bookkeeper is not None:
-                began = time.perf_counter()
-                try:
-                    notes = bookkeeper.record(result, stamps.get(result.student))
-                except Exception as exc:  # the gradebook went away mid-batch: keep the grades, say so
-                    notes = [f"not recorded in the gradebook ({type(exc).__name__}: "
-                             f"{(str(exc).splitlines() or [''])[0][:200]})"]
-                result.timings["gradebook"] = time.perf_counter() - began
-                warnings.extend(f"{result.student}: {n}" for n in notes)
-            write_results(out, assignment, result)
-            warnings.extend(f"{result.student}: {w}" for w in result.warnings)
-            results.append(result)
+        def collect(task: GradeTask, result: SubmissionResult) -> None:
+            with self.interrupts.critical():
+                if bookkeeper is not None:
+                    began = time.perf_counter()
+                    sub = subs.get(result.student)
+                    inner = Path(sub.origin) / assignment.name if sub is not None and sub.origin else None
+                    extras = inner if inner is not None and not inner.is_symlink() and inner.is_dir() \
+                        else None
+                    try:
+                        notes = bookkeeper.record(result, stamps.get(result.student), extras=extras,
+                                                  originals=originals(task))
+                    except Exception as exc:  # the gradebook went away mid-batch: keep the grades, say so
+                        notes = [f"not recorded in the gradebook ({type(exc).__name__}: "
+                                 f"{(str(exc).splitlines() or [''])[0][:200]})"]
+                        gradebook_misses.append(result.student)
+                    result.timings["gradebook"] = time.perf_counter() - began
+                    warnings.extend(f"{result.student}: {n}" for n in notes)
+                write_results(out, assignment, result)
+                warnings.extend(f"{result.student}: {w}" for w in result.warnings)
+                results.append(result)
+                rows[result.student] = result_row(assignment, result, identity(subs[result.student])) \
+                    if result.student in subs else result_row(assignment, result)
+                if result.student not in gradebook_misses:
+                    new_state["students"][result.student] = {"hash": hashes.get(result.student),
+                                                             "row": rows[result.student]}
+                persist()
             progress.update(f"{result.student} {result.score:g}/{assignment.max_score:g}"
                             + ("" if result.status == "graded" else " (failed)"))
 
-        if options.scheduler:
-            finished = _run_dask(options.scheduler, tasks)
-        else:
-            finished = _run_pool(workers, config, tasks)
+        pool = None
         try:
+            if tasks:
+                pool = DaskPool(o.scheduler, o.connect_timeout, o.scheduler_timeout, self.stream) \
+                    if o.scheduler else ProcessPool(workers, config, len(tasks))
+                if o.calibrate:
+                    self._calibrate(pool, config)
+            finished = pool.run(tasks) if pool is not None else iter(())
             if bookkeeper is not None:
-                try:
-                    bookkeeper.prepare()  # overlaps with the first submissions being graded
-                except Exception as exc:
-                    first = (str(exc).splitlines() or [""])[0][:300]
-                    raise ValueError(
-                        f"the gradebook {_redact(db_url)} cannot be used ({type(exc).__name__}: {first}); "
-                        "check --db-url or MLCOURSE_DB_URL (a postgresql:// URL also needs a driver: "
-                        "pip install 'psycopg[binary]'), or grade without it: --no-nbgrader") from exc
-            progress = Progress(len(tasks), f"grading {name}", stream, enabled=options.progress)
-            for task, outcome in finished:
-                collect(outcome if isinstance(outcome, SubmissionResult) else _failed(task, outcome))
+                prepare(bookkeeper)  # overlaps with the first submissions being graded
+            progress = Progress(len(tasks), f"grading {assignment.name}", self.stream, enabled=o.progress)
+            if pool is not None:
+                for task, outcome in finished:
+                    if not isinstance(outcome, SubmissionResult):
+                        outcome = _failed(task, outcome)
+                    collect(task, outcome)
             progress.close()
+        except KeyboardInterrupt:
+            if pool is not None:
+                pool.close(kill=True)
+                pool = None
+            status.update(exit=EXIT_INTERRUPTED, state="interrupted")
+            persist()
+            raise
+        except BaseException:  # a gradebook that cannot be used, a full disk: stop now, not after the batch
+            if pool is not None:
+                pool.close(kill=True)
+                pool = None
+            raise
         finally:
-            finished.close()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    results.sort(key=lambda r: r.student)
-    write_csv(out / "grades.csv", assignment, results)
-    seconds = time.monotonic() - start
-    report = BatchReport(assignment, results, seconds, out, label, sorted(set(warnings)))
-    text = summary(assignment, results, seconds, label)
-    notes = "".join(f"warning: {w}\n" for w in report.warnings)
-    (out / "summary.txt").write_text(text + "\n" + notes, encoding="utf-8")
-    (out / "timings.json").write_text(json.dumps(timing_report(report), indent=1) + "\n", encoding="utf-8")
-    if options.progress:
-        stream.write(text + "\n")
-        for warning in report.warnings[:20]:
-            stream.write(f"warning: {warning}\n")
-        stream.flush()
-    return report
+            if pool is not None:
+                pool.close()
+        self._others(rows, others, subs, new_state["students"], bookkeeper)
+        results.sort(key=lambda r: r.student)
+        failed = any(r.status != "graded" for r in results) or bool(gradebook_misses)
+        status.update(exit=EXIT_FAILED if failed else EXIT_OK, state="finished")
+        if bookkeeper is not None:
+            self._final_grades(warnings)
+        persist()
+        seconds = time.monotonic() - self.start
+        report = BatchReport(assignment, results, seconds, out, label, sorted(set(warnings)),
+                             rows=sorted(rows.values(), key=lambda r: str(r["student_id"])),
+                             exit_code=status["exit"], others={k: v for k, v in others.items() if v})
+        text = summary(assignment, results, seconds, label, report.others)
+        notes = "".join(f"warning: {w}\n" for w in report.warnings)
+        atomic_write(out / "summary.txt", text + "\n" + notes)
+        atomic_write(out / "timings.json", json.dumps(timing_report(report), indent=1) + "\n")
+        if o.progress:
+            self.stream.write(text + "\n")
+            for warning in report.warnings[:20]:
+                self.stream.write(f"warning: {warning}\n")
+            self.stream.flush()
+        return report
+
+    def _others(self, rows: dict[str, dict], others: dict[str, list[str]], subs: dict[str, Submission],
+                previous: dict, bookkeeper) -> None:
+        """Rows for students not graded in this run: stale results, and gradebook students without a
+        submission."""
+        assignment = self.assignment
+        stale = sorted(s for s in previous if s not in subs)
+        for student in stale:
+            rows[student] = {**previous[student].get("row", empty_row(assignment, student, "", "")),
+                             "status": "stale",
+                             "reason": "not among this run's submissions: the scores are from an earlier run"}
+            mark_stale(self.out, student, f"{student} was not among the submissions of the run at "
+                                          f"{time.strftime('%Y-%m-%d %H:%M:%S')}: results.json is from an "
+                                          "earlier run and is not current.")
+        old_rows = {p.parent.name for p in self.out.glob("*/results.json")}
+        for student in sorted(old_rows - set(subs) - set(stale)):  # results of runs before the state file
+            mark_stale(self.out, student, f"{student} was not among the submissions of the run at "
+                                          f"{time.strftime('%Y-%m-%d %H:%M:%S')}; not current.")
+        others["stale"] = stale
+        missing: list[str] = []
+        if bookkeeper is not None:
+            from autograder.engine.gradebook import gradebook_students
+
+            try:
+                known = gradebook_students(self.db_url, bookkeeper.course_id)
+            except Exception:  # the gradebook is optional for this table
+                known = []
+            missing = [s for s in known if s not in subs and s not in rows]
+            for student in missing:
+                rows[student] = empty_row(assignment, student, "no submission",
+                                          "in the gradebook, but not among this run's submissions")
+        others["no submission"] = missing
+
+    def _final_grades(self, warnings: list[str]) -> None:
+        from autograder.engine.gradebook import final_grades
+
+        course_id = self.o.course.course_id if self.o.course else self.o.course_id
+        try:
+            header, table = final_grades(self.db_url, course_id, self.assignment.name)
+        except Exception as exc:
+            warnings.append(f"final_grades.csv not written ({type(exc).__name__}: "
+                            f"{(str(exc).splitlines() or [''])[0][:200]})")
+            return
+        write_final_grades(self.out / "final_grades.csv", table, header)
+
+    # ------------------------------------------------------------------ calibration
+    def _calibrate(self, pool, config: SandboxConfig) -> None:
+        """Grade the reference solution under the run's limits (cached); stop when it loses points."""
+        assignment = self.assignment
+        limits = json.dumps(self.o.limits.to_dict(), sort_keys=True)
+        parts = [hash_files(self.source_dir), hash_files(self.suite_dir), code_hash(), limits]
+        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        cache_path = self.out / CALIBRATION_FILE
+        cache = read_json(cache_path)
+        entry = cache.get(key)
+        if not isinstance(entry, dict):
+            files = {stem: (self.source_dir / f"{stem}.ipynb").read_bytes() for stem in assignment.notebooks}
+            task = GradeTask(assignment, REFERENCE, files, [], config)
+            began = time.monotonic()
+            if self.o.progress:
+                self.stream.write(f"calibrating: grading the reference solution of {assignment.name} under "
+                                  "these limits (cached once done)\n")
+                self.stream.flush()
+            outcome = next(iter(pool.run([task])))[1]
+            result = outcome if isinstance(outcome, SubmissionResult) else _failed(task, outcome)
+            entry = {"score": result.score, "max_score": assignment.max_score, "reason": result.reason,
+                     "seconds": round(time.monotonic() - began, 2)}
+            cache = {key: entry}
+            atomic_write(cache_path, json.dumps(cache, indent=1) + "\n")
+        if entry["score"] + 1e-9 < entry["max_score"]:
+            message = (f"the reference solution (source notebooks in {self.source_dir}) scores "
+                       f"{entry['score']:g}/{entry['max_score']:g} under these limits ({entry['reason']}); "
+                       "raise --memory-mb / --call-timeout / --cell-timeout / --submission-timeout, fix the "
+                       "suite, or grade anyway with --force")
+            if not self.o.force:
+                raise UsageError(message)
+            self.stream.write(f"warning: {message}\n")
+
+
+def prepare(bookkeeper) -> None:
+    """Open the gradebook (and add the assignment); :class:`UsageError` with the fix when it cannot be."""
+    try:
+        bookkeeper.prepare()
+    except Exception as exc:
+        first = (str(exc).splitlines() or [""])[0][:300]
+        raise UsageError(
+            f"the gradebook {_redact(bookkeeper.db_url)} cannot be used ({type(exc).__name__}: {first}); "
+            "check --db-url, the course's CourseDirectory.db_url or MLCOURSE_DB_URL (a postgresql:// URL "
+            "also needs a driver: pip install 'psycopg[binary]'), or grade without it: --no-nbgrader"
+        ) from exc
 
 
 def _redact(url: str) -> str:
     """A database URL without its password."""
     return re.sub(r"(://[^:/@]+):.*@", r"\1:***@", url)
-
-
-def _run_pool(workers: int, config: SandboxConfig, tasks: list[GradeTask]):
-    """Yield (task, result or reason) as submissions finish in a pool of ``workers`` processes."""
-    context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=min(workers, max(1, len(tasks))), mp_context=context,
-                                   initializer=_warm, initargs=(config,))
-    futures = {executor.submit(grade_submission, task): task for task in tasks}
-
-    def generate():
-        try:
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    yield task, future.result()
-                except Exception as exc:  # a grading process died: report, keep going
-                    yield task, f"internal grading error ({type(exc).__name__}: {str(exc)[:200]})"
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-
-    gen = generate()
-    return _Closing(gen, lambda: executor.shutdown(wait=True, cancel_futures=True))
-
-
-def _run_dask(address: str, tasks: list[GradeTask]):
-    """Yield (task, result or reason) as a Dask cluster finishes submissions."""
-    from distributed import Client
-    from distributed import as_completed as dask_completed
-
-    client = Client(address, timeout="30s")
-    futures = client.map(grade_submission, tasks, pure=False,
-                         key=[f"grade-{t.assignment.name}-{t.student}-{i}" for i, t in enumerate(tasks)])
-    by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-
-    def generate():
-        try:
-            for future in dask_completed(futures):
-                task = by_key[future.key]
-                try:
-                    yield task, future.result()
-                except Exception as exc:
-                    yield task, f"internal grading error ({type(exc).__name__}: {str(exc)[:200]})"
-        finally:
-            client.close()
-
-    def stop() -> None:
-        client.cancel(futures)
-        client.close()
-
-    return _Closing(generate(), stop)
-
-
-class _Closing:
-    """An iterator of finished tasks that can also be stopped early (cancelling what is left)."""
-
-    def __init__(self, generator, stop) -> None:
-        self.generator, self.stop = generator, stop
-        self.started = False
-
-    def __iter__(self):
-        self.started = True
-        return self.generator
-
-    def close(self) -> None:
-        self.generator.close()
-        if not self.started:
-            self.stop()
 
 
 def timing_report(report: BatchReport) -> dict:

@@ -25,11 +25,13 @@ import signal
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from autograder.engine.grade import SubmissionResult
 from autograder.engine.notebooks import Assignment
+from autograder.engine.report import atomic_write
 from mlcourse.checks import strip_hidden
 
 #: Seconds one nbgrader step (autograde or feedback of one student) may take before it is abandoned.
@@ -63,12 +65,17 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 def _engine_scores_class():
     """Build the preprocessor class lazily (importing nbgrader costs seconds; workers never need it)."""
+    from nbformat import from_dict
     from nbformat.v4 import new_markdown_cell, new_output
     from nbgrader import utils
     from nbgrader.preprocessors import NbGraderPreprocessor
 
+    from autograder.engine.outputs import safe_outputs
+
     class EngineScores(NbGraderPreprocessor):
-        """Replaces ``Execute`` in nbgrader's autograde: test cells get the engine's results as output."""
+        """Replaces ``Execute`` in nbgrader's autograde: test cells get the engine's results as output;
+        hand-graded code cells keep the student's outputs reduced to inert content (plots and text for
+        graders); every other cell has none."""
 
         pending: ClassVar[dict[tuple[str, str], dict]] = {}
 
@@ -78,7 +85,6 @@ def _engine_scores_class():
             for cell in nb.cells:
                 if cell.cell_type != "code":
                     continue
-                cell.outputs = []
                 cell.execution_count = None
                 if utils.is_grade(cell) and not utils.is_solution(cell):
                     cell.source = strip_hidden(cell.source)
@@ -90,6 +96,10 @@ def _engine_scores_class():
                         new_output("execute_result", data={"text/plain": repr(float(entry["score"]))},
                                    execution_count=None),
                     ]
+                elif cell.metadata.get("nbgrader", {}).get("grade_id") in data.get("manual", ()):
+                    cell.outputs = [from_dict(o) for o in safe_outputs(cell.get("outputs", []))]
+                else:
+                    cell.outputs = []
             if data["summary"]:
                 body = html.escape("\n".join(data["summary"]))
                 nb.cells.insert(0, new_markdown_cell(
@@ -126,6 +136,73 @@ def _sqlite_path(db_url: str) -> Path | None:
     return None
 
 
+#: Files of a submission folder that are never copied along (nbgrader's own ``CourseDirectory.ignore``).
+IGNORED = (".ipynb_checkpoints", "__pycache__", "feedback", ".DS_Store")
+#: Largest total size of the non-notebook files copied from one submission folder.
+EXTRA_BYTES = 50 << 20
+
+
+def copy_extras(source: Path, target: Path) -> list[str]:
+    """Copy the regular non-notebook files of a submission folder (``timestamp.txt``,
+    ``submission_secret.txt``, data files) as nbgrader's autograde would; links are refused, not followed.
+    Returns notes about what was left out."""
+    notes, total = [], 0
+    found = []
+    for folder, dirs, files in os.walk(source, followlinks=False):  # linked folders are never entered
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.startswith(".ipynb"))
+        found += [Path(folder) / f for f in sorted(files)]
+        found += [Path(folder) / d for d in dirs if (Path(folder) / d).is_symlink()]
+    for path in found:
+        rel = path.relative_to(source)
+        if rel.name in IGNORED or path.suffix == ".ipynb":
+            continue
+        if path.is_symlink():
+            notes.append(f"{rel} is a link and was not copied")
+            continue
+        if not path.is_file():
+            continue
+        total += path.stat().st_size
+        if total > EXTRA_BYTES:
+            notes.append(f"{rel} and later files were not copied (more than {EXTRA_BYTES >> 20} MiB)")
+            break
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+    return notes
+
+
+@dataclass
+class Workspace:
+    """Where nbgrader reads and writes for one run.
+
+    Attributes
+    ----------
+    root : Path
+        nbgrader's ``CourseDirectory.root``: the instructor's course, or the engine's own scratch course
+        (``OUT/nbgrader``) when grading a folder outside any course.
+    staging : Path
+        The engine's own folder (in its scratch space) holding each student's copy handed to nbgrader's
+        autograde as ``submitted_directory``; the course's ``submitted/`` is never written.
+    config_file : Path or None
+        The course's ``nbgrader_config.py``.
+    db_url, course_id : str
+        The gradebook.
+    standalone : bool
+        The engine's own workspace: its ``source``, ``release``, ``autograded`` folders live inside ``root``
+        and feedback goes to ``feedback_dir``.
+    feedback_dir : Path or None
+        Feedback folder (standalone only; a course uses its configured ``feedback_directory``).
+    """
+
+    root: Path
+    staging: Path
+    config_file: Path | None
+    db_url: str
+    course_id: str = "mlcourse"
+    standalone: bool = True
+    feedback_dir: Path | None = None
+
+
 class Bookkeeper:
     """Writes results into the gradebook and produces autograded notebooks and feedback with nbgrader.
 
@@ -134,63 +211,65 @@ class Bookkeeper:
     assignment : Assignment
     source_dir : Path
         The assignment's nbgrader source notebooks (``solutions/<assignment>/``).
-    workspace : Path
-        nbgrader's course root for this run (``submitted/``, ``autograded/``, ``release/``).
-    feedback_dir : Path
-        Where ``<student>/<assignment>/<notebook>.html`` goes.
-    db_url : str
-        The gradebook (any SQLAlchemy URL).
-    course_id : str
-    config_file : Path or None
-        The course's ``nbgrader_config.py`` (stubs, locking), loaded and then pointed at ``workspace``.
+    workspace : Workspace
+        Where nbgrader works (see :class:`Workspace`).
     feedback : bool
         Generate HTML feedback.
     """
 
-    def __init__(self, assignment: Assignment, source_dir: Path, workspace: Path, feedback_dir: Path,
-                 db_url: str, course_id: str = "mlcourse", config_file: Path | None = None,
+    def __init__(self, assignment: Assignment, source_dir: Path, workspace: Workspace,
                  feedback: bool = True) -> None:
         self.assignment = assignment
         self.source_dir = Path(source_dir)
-        self.workspace = Path(workspace)
-        self.feedback_dir = Path(feedback_dir)
-        self.db_url = db_url
-        self.course_id = course_id
-        self.config_file = config_file
+        self.ws = workspace
+        self.db_url = workspace.db_url
+        self.course_id = workspace.course_id
         self.feedback = feedback
         self.api = None
         self.engine_scores = None
         self.warnings: list[str] = []
 
     # -------------------------------------------------------------- setup
-    def _config(self):
+    def _config(self, generating: bool = False):
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
 
         config = Config()
-        if self.config_file and Path(self.config_file).is_file():
-            loader = PyFileConfigLoader(Path(self.config_file).name, str(Path(self.config_file).parent))
+        if self.ws.config_file and Path(self.ws.config_file).is_file():
+            loader = PyFileConfigLoader(Path(self.ws.config_file).name, str(Path(self.ws.config_file).parent))
             config.merge(loader.load_config())
         from nbconvert.preprocessors import ClearMetadataPreprocessor
         from nbgrader.preprocessors import (
             AssignLatePenalties,
             CheckCellMetadata,
+            DeduplicateIds,
             IgnorePattern,
             LimitOutput,
+            OverwriteCells,
+            OverwriteKernelspec,
             SaveAutoGrades,
         )
 
-        self.engine_scores = _engine_scores_class()
-        config.CourseDirectory.root = str(self.workspace)
+        if self.engine_scores is None:
+            self.engine_scores = _engine_scores_class()
+        config.CourseDirectory.root = str(self.ws.root)
         config.CourseDirectory.db_url = self.db_url
         config.CourseDirectory.course_id = self.course_id
         config.CourseDirectory.assignment_id = ""
-        config.CourseDirectory.source_directory = "source"
-        config.CourseDirectory.release_directory = "release"
-        config.CourseDirectory.submitted_directory = "submitted"
-        config.CourseDirectory.autograded_directory = "autograded"
-        config.CourseDirectory.feedback_directory = str(self.feedback_dir)
-        config.Exchange.root = str(self.workspace / "exchange")  # never used; keeps nbgrader from warning
+        config.CourseDirectory.student_id = "*"
+        config.CourseDirectory.submitted_directory = str(self.ws.staging / "submitted")
+        if self.ws.standalone:
+            config.CourseDirectory.source_directory = "source"
+            config.CourseDirectory.release_directory = "release"
+            config.CourseDirectory.autograded_directory = "autograded"
+            config.CourseDirectory.feedback_directory = str(self.ws.feedback_dir or self.ws.root / "feedback")
+            config.Exchange.root = str(self.ws.root / "exchange")  # never used; keeps nbgrader from warning
+        if generating:  # generate_assignment from the engine's own copy, into the engine's own release
+            config.CourseDirectory.source_directory = str(self.ws.staging / "source")
+            config.CourseDirectory.release_directory = str(self.ws.staging / "release")
+        # nbgrader's sanitising without ClearOutput: EngineScores keeps inert outputs of hand-graded cells
+        config.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                                                   CheckCellMetadata]
         config.Autograde.autograde_preprocessors = [self.engine_scores, IgnorePattern,
                                                     ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                                                     AssignLatePenalties, CheckCellMetadata]
@@ -203,8 +282,10 @@ class Bookkeeper:
             os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
         from nbgrader.apps import NbGraderAPI
 
-        self.workspace.mkdir(parents=True, exist_ok=True)
-        (self.workspace / "exchange").mkdir(exist_ok=True)
+        self.ws.root.mkdir(parents=True, exist_ok=True)
+        (self.ws.staging / "submitted").mkdir(parents=True, exist_ok=True)
+        if self.ws.standalone:
+            (self.ws.root / "exchange").mkdir(exist_ok=True)
         sqlite = _sqlite_path(self.db_url)
         if sqlite is not None:
             sqlite.parent.mkdir(parents=True, exist_ok=True)
@@ -227,13 +308,13 @@ class Bookkeeper:
         return {(c.grade_id, c.notebook) for c in self.assignment.cells} <= known
 
     def _generate(self) -> None:
-        """``generate_assignment`` from a copy of the source without hidden-test regions, then drop the copy
-        (the gradebook stores the released cells; solutions need not stay in the workspace)."""
-        source = self.workspace / "source" / self.assignment.name
-        if source.exists():
-            shutil.rmtree(source)
-        shutil.copytree(self.source_dir, source, ignore=shutil.ignore_patterns(".ipynb_checkpoints",
-                                                                               "__pycache__"))
+        """``generate_assignment`` from the engine's own copy of the source without hidden-test regions, into
+        the engine's own release folder (the course's release is never written)."""
+        from nbgrader.apps import NbGraderAPI
+
+        source = self.ws.staging / "source" / self.assignment.name
+        shutil.copytree(self.source_dir, source, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         for path in source.glob("*.ipynb"):
             notebook = json.loads(path.read_text(encoding="utf-8"))
             for cell in notebook.get("cells", []):
@@ -242,11 +323,9 @@ class Bookkeeper:
                 if "BEGIN HIDDEN TESTS" in text:
                     cell["source"] = strip_hidden(text)
             path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        try:
-            result = self.api.generate_assignment(self.assignment.name, force=True, create=True)
-        finally:
-            for path in source.glob("*.ipynb"):
-                path.unlink()
+        api = NbGraderAPI(config=self._config(generating=True))
+        api.log.setLevel("ERROR")
+        result = api.generate_assignment(self.assignment.name, force=True, create=True)
         if not result["success"]:
             raise RuntimeError("nbgrader generate_assignment failed:\n" + _last_lines(result, 30))
 
@@ -264,25 +343,48 @@ class Bookkeeper:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -------------------------------------------------------------- per student
-    def record(self, result: SubmissionResult, timestamp: str | None = None) -> list[str]:
-        """Write one student's results (gradebook, autograded notebook, feedback); returns notes."""
-        assert self.api is not None, "call prepare() first"
-        notes = []
-        name, student = self.assignment.name, result.student
-        folder = self.workspace / "submitted" / student / name
-        if folder.exists():
+    def _stage(self, result: SubmissionResult, timestamp: str | None, extras: Path | None,
+               originals: dict[str, dict] | None) -> tuple[Path, list[str]]:
+        """The copy of one submission that nbgrader's autograde reads (in the engine's staging folder)."""
+        from autograder.engine.outputs import with_student_outputs
+
+        folder = self.ws.staging / "submitted" / result.student / self.assignment.name
+        if folder.exists():  # left by this run (a student graded twice in one run)
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
+        notes = copy_extras(extras, folder) if extras is not None and extras.is_dir() else []
         for stem, notebook in result.valid_notebooks.items():
-            (folder / f"{stem}.ipynb").write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
-        if timestamp:
+            merged = with_student_outputs(notebook, (originals or {}).get(stem), self._manual(stem))
+            (folder / f"{stem}.ipynb").write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
+        if timestamp and not (folder / "timestamp.txt").is_file():
             (folder / "timestamp.txt").write_text(timestamp + "\n")
+        return folder, notes
+
+    def record(self, result: SubmissionResult, timestamp: str | None = None, extras: Path | None = None,
+               originals: dict[str, dict] | None = None) -> list[str]:
+        """Write one student's results (gradebook, autograded notebook, feedback); returns notes.
+
+        Parameters
+        ----------
+        result : SubmissionResult
+        timestamp : str, optional
+            The submission's ``timestamp.txt`` content.
+        extras : Path, optional
+            The student's submission folder: its other files (``timestamp.txt``, ``submission_secret.txt``)
+            are copied along, as nbgrader does, so that ``release_feedback`` and ``fetch_feedback`` work.
+        originals : dict, optional
+            The submitted notebooks (stem -> JSON) whose inert outputs of hand-graded cells are kept.
+        """
+        assert self.api is not None, "call prepare() first"
+        name, student = self.assignment.name, result.student
+        _, notes = self._stage(result, timestamp, extras, originals)
         summary = summary_lines(result)
         for stem in self.assignment.notebooks:
             self.engine_scores.pending[(student, stem)] = {
                 "cells": {c.grade_id: {"score": c.score, "lines": _lines(c)}
                           for c in result.cells.values() if c.notebook == stem},
                 "summary": summary,
+                "manual": self._manual(stem),
             }
         autograded = False
         with self._locked(), warnings.catch_warnings():
@@ -296,17 +398,30 @@ class Bookkeeper:
         for stem in self.assignment.notebooks:
             self.engine_scores.pending.pop((student, stem), None)
         if self.feedback:
-            target = self.feedback_dir / student / name
+            target = self.feedback_folder(student)
             outcome = self._step("generate_feedback", self.api.generate_feedback, name, student,
                                  force=True) if autograded else "not autograded"
             for stem in self.assignment.notebooks:
                 page = target / f"{stem}.html"
                 if outcome or not page.is_file():
-                    target.mkdir(parents=True, exist_ok=True)
-                    page.write_text(fallback_feedback(self.assignment, result, stem), encoding="utf-8")
+                    atomic_write(page, fallback_feedback(self.assignment, result, stem))
             if outcome and autograded:
                 notes.append(f"nbgrader generate_feedback failed ({outcome}); wrote a plain feedback page")
         return notes
+
+    def _manual(self, stem: str) -> set[str]:
+        """Grade ids of the source notebook's hand-graded cells (whose student outputs graders see)."""
+        return {c.grade_id for c in self.assignment.manual_cells if c.notebook == stem}
+
+    def feedback_folder(self, student: str) -> Path:
+        """``<feedback>/<student>/<assignment>`` as nbgrader's ``generate_feedback`` writes it."""
+        return Path(self.api.coursedir.format_path(self.api.coursedir.feedback_directory, student,
+                                                   self.assignment.name))
+
+    def autograded_folder(self, student: str) -> Path:
+        """``<autograded>/<student>/<assignment>`` as nbgrader's ``autograde`` writes it."""
+        return Path(self.api.coursedir.format_path(self.api.coursedir.autograded_directory, student,
+                                                   self.assignment.name))
 
     def _step(self, what: str, fn, *args, **kwargs) -> str | None:
         """Run one nbgrader API call; ``None`` on success, else a one-line reason."""
@@ -324,6 +439,8 @@ class Bookkeeper:
         return _error_line(outcome)
 
     def _write_scores(self, result: SubmissionResult) -> None:
+        """The engine's auto scores, directly (also for submissions nbgrader could not process). Manual
+        scores, comments and extra credit are never touched."""
         from nbgrader.api import Gradebook, MissingEntry
 
         name, student = self.assignment.name, result.student
@@ -343,6 +460,81 @@ class Bookkeeper:
                     grade.auto_score = 0.0  # nothing submitted to grade by hand
                     grade.needs_manual_grade = False
             gb.db.commit()
+
+
+def gradebook_students(db_url: str, course_id: str) -> list[str]:
+    """Every student id the gradebook knows (empty when it does not exist yet)."""
+    from nbgrader.api import Gradebook
+
+    sqlite = _sqlite_path(db_url)
+    if sqlite is not None and not sqlite.is_file():
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook(db_url, course_id) as gb:
+            return sorted(s.id for s in gb.students)
+
+
+def final_grades(db_url: str, course_id: str, assignment: str) -> tuple[list[str], list[dict[str, object]]]:
+    """The LMS table of one assignment, read through nbgrader's Gradebook API.
+
+    One row per student of the gradebook: per grade cell its ``auto``, ``manual``, ``extra`` credit and
+    ``score`` (nbgrader's: manual if set, else auto, plus extra credit), then the totals, ``max_score``,
+    the submission ``timestamp``, ``late`` (seconds past the due date, extensions included),
+    ``late_penalty`` and ``needs_manual_grade``. Students without a submission get empty cells and
+    ``status = no submission``.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook(db_url, course_id) as gb:
+            found = gb.find_assignment(assignment)
+            cells = [(nb.name, c.name, c.max_score) for nb in found.notebooks for c in nb.grade_cells]
+            header = ["student_id", "first_name", "last_name", "email", "status"]
+            for _, cell, _ in cells:
+                header += [f"{cell}:auto", f"{cell}:manual", f"{cell}:extra", f"{cell}:score"]
+            header += ["auto_score", "manual_score", "extra_credit", "score", "max_score", "timestamp",
+                       "late", "seconds_late", "late_penalty", "needs_manual_grade"]
+            max_score = sum(m for _, _, m in cells)
+            rows = []
+            for student in sorted(gb.students, key=lambda s: s.id):
+                row: dict[str, object] = {"student_id": student.id, "first_name": student.first_name or "",
+                                          "last_name": student.last_name or "", "email": student.email or "",
+                                          "max_score": _round(max_score)}
+                try:
+                    submission = gb.find_submission(assignment, student.id)
+                except MissingEntry:
+                    rows.append({**row, "status": "no submission", "score": 0})
+                    continue
+                totals = {"auto_score": 0.0, "manual_score": 0.0, "extra_credit": 0.0, "score": 0.0}
+                for notebook, cell, _ in cells:
+                    grade = gb.find_grade(cell, notebook, assignment, student.id)
+                    row[f"{cell}:auto"] = _round(grade.auto_score)
+                    row[f"{cell}:manual"] = _round(grade.manual_score)
+                    row[f"{cell}:extra"] = _round(grade.extra_credit)
+                    row[f"{cell}:score"] = _round(grade.score)
+                    totals["auto_score"] += grade.auto_score or 0.0
+                    totals["manual_score"] += grade.manual_score or 0.0
+                    totals["extra_credit"] += grade.extra_credit or 0.0
+                    totals["score"] += grade.score or 0.0
+                seconds_late = submission.total_seconds_late
+                penalty = submission.late_submission_penalty or 0.0
+                row.update({k: _round(v) for k, v in totals.items()})
+                row.update(status="submitted", score=_round(max(0.0, totals["score"] - penalty)),
+                           timestamp=submission.timestamp.isoformat(sep=" ") if submission.timestamp else "",
+                           late="yes" if seconds_late > 0 else "no", seconds_late=_round(seconds_late),
+                           late_penalty=_round(penalty),
+                           needs_manual_grade=bool(submission.needs_manual_grade))
+                rows.append(row)
+    return header, rows
+
+
+def _round(value: float | None) -> float | int | str:
+    if value is None:
+        return ""
+    value = round(float(value), 6)
+    return int(value) if value == int(value) else value
 
 
 def _last_lines(outcome: dict, n: int) -> str:

@@ -1,14 +1,19 @@
-"""Grade the demo submissions (``autograder/fixtures/<assignment>/*.ipynb``) into ``_build/grades/``.
+"""Grade the demo submissions (``autograder/fixtures/<assignment>/*.ipynb``) into ``_build/demo-course/``.
 
-The project's grading engine (``course grade``, module ``autograder.cli``) is used when it is importable;
-until it is, nbgrader's own ``autograde`` runs in a scratch copy of the course (never in the repository and
-never against a real gradebook).
+The build grades in a scratch course of its own, ``_build/demo-course/<assignment>/`` (its own gradebook,
+autograded notebooks and feedback), never in the repository's course folder, never in a real gradebook
+(``MLCOURSE_DB_URL`` is dropped) and never in ``course grade``'s outputs. Nothing is deleted: a rebuild
+regrades into the same scratch course.
+
+The project's grading engine (``course grade --demo``, module ``autograder.cli``) is used when it is
+importable; until it is, nbgrader's own ``autograde`` runs in a temporary copy of the course.
 """
 
 from __future__ import annotations
 
 import csv
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -59,19 +64,34 @@ def read_grades(csv_path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def demo_course(build_dir: Path) -> Path:
+    """The build's own scratch course: ``<build>/demo-course`` (one folder per assignment inside)."""
+    return Path(build_dir) / "demo-course"
+
+
+def engine_command(root: Path, assignment: str, out_dir: Path, workers: int) -> list[str]:
+    """``course grade ASSIGNMENT --demo --out OUT_DIR --db-url sqlite:///OUT_DIR/gradebook.db --workers N
+    --similarity``: the demo submissions, graded outside any course into ``OUT_DIR`` and its own gradebook,
+    with the instructor's report (``report.html``) and the code-similarity comparison."""
+    return [sys.executable, "-m", "autograder.cli", "grade", assignment, "--demo", "--out", str(out_dir),
+            "--db-url", f"sqlite:///{Path(out_dir).resolve() / 'gradebook.db'}", "--workers", str(workers),
+            "--similarity", "--quiet"]
+
+
 def grade_with_engine(root: Path, assignment: str, out_dir: Path, *, workers: int,
                       timeout: float = 3600) -> GradeResult:
-    """``course grade ASSIGNMENT autograder/fixtures/ASSIGNMENT --out OUT_DIR --workers N``."""
-    submissions = root / "autograder" / "fixtures" / assignment
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", assignment, str(submissions),
-           "--out", str(out_dir), "--workers", str(workers)]
+    """Grade the demo submissions with ``course grade --demo`` into ``out_dir`` (see :func:`engine_command`).
+
+    Exit code 1 (some demo submission failed to run: some fixtures are broken on purpose) is a success;
+    anything else raises :class:`GradeError`.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = engine_command(root, assignment, out_dir, workers)
     proc = subprocess.run(cmd, cwd=root, env=tool_env(), capture_output=True, text=True,
                           timeout=timeout, check=False)
-    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "course-grade.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
+    if proc.returncode not in (0, 1):
         raise GradeError(f"course grade {assignment} failed (exit {proc.returncode}):\n"
                          f"{proc.stdout}{proc.stderr}")
     return GradeResult(assignment, "course grade", out_dir, len(fixture_notebooks(root, assignment)),
@@ -108,19 +128,19 @@ def grade_with_nbgrader(root: Path, assignment: str, out_dir: Path, workdir: Pat
            f"--Execute.timeout={FALLBACK_CELL_TIMEOUT}"]
     proc = subprocess.run(cmd, cwd=workdir, env=tool_env(), capture_output=True, text=True,
                           timeout=3600, check=False)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "nbgrader.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         notes.append(f"nbgrader autograde reported errors (exit {proc.returncode}); "
                      f"see {out_dir / 'nbgrader.log'}")
+    partial = out_dir / ".grades.csv.tmp"
     try:
-        run_nbgrader(workdir, ["export", f"--to={out_dir / 'grades.csv'}"], db=db)
+        run_nbgrader(workdir, ["export", f"--to={partial}"], db=db)
     except ReleaseError as exc:
         raise GradeError(str(exc)) from exc
+    os.replace(partial, out_dir / "grades.csv")
     if (workdir / "autograded").is_dir():
-        shutil.copytree(workdir / "autograded", out_dir / "autograded")
+        shutil.copytree(workdir / "autograded", out_dir / "autograded", dirs_exist_ok=True)
     rows = read_grades(out_dir / "grades.csv")
     graded = {row.get("student_id") for row in rows}
     missing = sorted(_student_id(f.stem) for f in fixtures if _student_id(f.stem) not in graded)
