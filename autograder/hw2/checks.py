@@ -1,7 +1,13 @@
 """Checks shared by the loop and broadcast flavours of the same function (Part 2 and Part 3).
 
 Each function takes the ``student`` object and the name of the student's function, calls it with seeded
-inputs and compares with :mod:`mlcourse.mixture` here, in the trusted process.
+inputs and compares with :mod:`mlcourse.mixture` here, in the trusted process. Every check, also one of a
+shape or of unchanged inputs, requires the result to be correct on its own inputs: a function that returns
+zeros, a constant or answers for the visible tests' inputs only passes none of them.
+
+Unchanged inputs: every array reaches the student's function read-only (see ``autograder.loader``), so a
+function that writes into an argument raises :class:`~autograder.plain.StudentMutation` on every call; the
+``*_no_mutation`` checks give that its own test and message.
 """
 
 from __future__ import annotations
@@ -10,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from autograder import harness
 from autograder.hw2.common import (
     ATOL,
     CASES,
     RTOL,
     expect_array,
     expect_close,
+    expect_correct,
     expect_finite,
     far_points,
     near_singular_cov,
@@ -38,8 +44,9 @@ def logpdf_shape(student: Any, name: str) -> None:
         gen = rng(seed)
         _, mu, Sigma = random_gmm(gen, K, D)
         X = random_points(gen, N, D)
-        expect_array(getattr(student, name)(X, mu[0], Sigma[0]), (N,),
-                     f"{name} of {N} points in {D}-D")
+        want = ref.gaussian_logpdf(X, mu[0], Sigma[0])
+        expect_correct(getattr(student, name)(X, mu[0], Sigma[0]), (N,), want,
+                       f"{name} of {N} points in {D}-D", strict=True)
 
 
 def logpdf_values(student: Any, name: str) -> None:
@@ -79,8 +86,8 @@ def logpdf_no_mutation(student: Any, name: str) -> None:
     gen = rng(80)
     _, mu, Sigma = random_gmm(gen, 1, 3)
     X = random_points(gen, 10, 3)
-    assert not harness.mutates_inputs(student, name, X, mu[0], Sigma[0]), \
-        f"{name} changed one of its arguments (X, mu_k or Sigma_k); work on copies (X - mu_k is a new array)"
+    expect_correct(getattr(student, name)(X, mu[0], Sigma[0]), (10,), ref.gaussian_logpdf(X, mu[0], Sigma[0]),
+                   f"{name} given read-only arrays X, mu_k and Sigma_k")
 
 
 # ------------------------------------------------------------------------------------------------ E-step
@@ -96,7 +103,10 @@ def estep_shape(student: Any, name: str) -> None:
     for seed, N, D, K in CASES:
         gen = rng(seed)
         pi, mu, Sigma = random_gmm(gen, K, D)
-        responsibilities(getattr(student, name)(random_points(gen, N, D), pi, mu, Sigma), name, N, K, True)
+        X = random_points(gen, N, D)
+        gamma = responsibilities(getattr(student, name)(X, pi, mu, Sigma), name, N, K, True)
+        expect_close(gamma, ref.e_step(X, pi, mu, Sigma)[0],
+                     f"the responsibilities from {name} for N={N}, K={K}", atol=1e-9)
 
 
 def estep_values(student: Any, name: str) -> None:
@@ -113,7 +123,10 @@ def estep_rows(student: Any, name: str) -> None:
     for seed, N, D, K in CASES:
         gen = rng(seed)
         pi, mu, Sigma = random_gmm(gen, K, D)
-        gamma = responsibilities(getattr(student, name)(random_points(gen, N, D), pi, mu, Sigma), name, N, K)
+        X = random_points(gen, N, D)
+        gamma = responsibilities(getattr(student, name)(X, pi, mu, Sigma), name, N, K)
+        expect_close(gamma, ref.e_step(X, pi, mu, Sigma)[0],
+                     f"the responsibilities from {name} on random mixtures in {D}-D with K={K}", atol=1e-9)
         assert np.all(gamma >= 0) and np.allclose(gamma.sum(axis=1), 1.0, rtol=0, atol=1e-10), \
             f"the rows of the responsibilities from {name} are not probability vectors (>= 0, summing to 1)"
 
@@ -134,8 +147,9 @@ def estep_no_mutation(student: Any, name: str) -> None:
     gen = rng(95)
     pi, mu, Sigma = random_gmm(gen, 3, 2)
     X = random_points(gen, 10, 2)
-    assert not harness.mutates_inputs(student, name, X, pi, mu, Sigma), \
-        f"{name} changed one of its arguments (X, pi, mu or Sigma); work on copies"
+    gamma = responsibilities(getattr(student, name)(X, pi, mu, Sigma), name, 10, 3)
+    expect_close(gamma, ref.e_step(X, pi, mu, Sigma)[0],
+                 f"the responsibilities from {name} given read-only arrays X, pi, mu and Sigma", atol=1e-9)
 
 
 # ------------------------------------------------------------------------------------------------ M-step
@@ -155,9 +169,18 @@ def _mstep_cases():
         yield D, K, random_points(gen, N, D), random_gamma(gen, N, K)
 
 
+def mstep_correct(student: Any, name: str, X: np.ndarray, gamma: np.ndarray, strict: bool = False,
+                  what: str = "") -> None:
+    """``name(X, gamma)`` returns pi, mu and Sigma (``strict``: float arrays) equal to the reference's."""
+    K, D = gamma.shape[1], X.shape[1]
+    got = mstep_result(getattr(student, name)(X, gamma), name, K, D, strict=strict)
+    for label, mine, want in zip(("pi", "mu", "Sigma"), got, ref.m_step(X, gamma), strict=True):
+        expect_close(mine, want, f"{label} from {name}{what}")
+
+
 def mstep_shape(student: Any, name: str) -> None:
-    for D, K, X, gamma in _mstep_cases():
-        mstep_result(getattr(student, name)(X, gamma), name, K, D, strict=True)
+    for _, _, X, gamma in _mstep_cases():
+        mstep_correct(student, name, X, gamma, strict=True)
 
 
 def mstep_param(student: Any, name: str, which: int) -> None:
@@ -198,5 +221,4 @@ def mstep_no_mutation(student: Any, name: str) -> None:
     gen = rng(110)
     X = random_points(gen, 12, 2)
     gamma = random_gamma(gen, 12, 3)
-    assert not harness.mutates_inputs(student, name, X, gamma), \
-        f"{name} changed one of its arguments (X or gamma); work on copies"
+    mstep_correct(student, name, X, gamma, what=" given read-only arrays X and gamma")

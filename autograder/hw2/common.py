@@ -104,6 +104,18 @@ def expect_close(got, want, what: str, rtol: float = RTOL, atol: float = ATOL) -
         raise AssertionError(f"{what}: {int(bad.sum())} of {bad.size} values are wrong{nonfinite}")
 
 
+def expect_correct(x, shape: tuple, want, what: str, strict: bool = False, rtol: float = RTOL,
+                   atol: float = ATOL) -> np.ndarray:
+    """``x`` has ``shape`` (``strict``: is also a float ndarray) and agrees with the reference ``want``.
+
+    A check of a property that a trivial function also has (a shape, a dtype, rows that sum to one, inputs
+    left unchanged) goes through this first: such a property counts only for a correct result.
+    """
+    arr = (expect_array if strict else values)(x, shape, what)
+    expect_close(arr, want, what, rtol=rtol, atol=atol)
+    return arr
+
+
 def unpack(result, n: int, what: str) -> tuple:
     """A tuple (or list) of ``n`` results."""
     assert isinstance(result, (tuple, list)) and len(result) == n, \
