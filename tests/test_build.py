@@ -58,21 +58,23 @@ def test_full_build_executes_releases_grades_and_renders(course):
     assert "raise NotImplementedError()" in released.cells[1].source
     assert "HIDDEN" not in released.cells[2].source and "square(-2)" not in released.cells[2].source
     # grading (nbgrader fallback: the mini course has no hidden-test suites for the engine)
-    grades = (out / "grades" / "demo" / "grades.csv").read_text()
+    grades = (out / "demo-course" / "demo" / "grades.csv").read_text()
     assert re.search(r"perfect.*,2\.0,", grades) and re.search(r"wrong.*,0\.0,", grades), grades
     assert "grade extra: no demo submissions in autograder/fixtures/extra/ - skipped" in log
-    # site: index with a table of contents, local MathJax, embedded figure
+    # site (Sphinx + MyST-NB): index with a table of contents, local MathJax, the figure as an image file
     index = (out / "site" / "index.html").read_text()
     assert 'href="lectures/01-demo.html"' in index and "Demo lecture" in index
     for anchor in ("Sampling", "Containers"):
-        assert f'href="lectures/01-demo.html#{anchor}"' in index, index
+        assert f'href="lectures/01-demo.html#{anchor.lower()}"' in index, index
     assert 'href="assignments/demo/demo.html"' in index and 'href="assignments/extra/extra.html"' in index
     page = (out / "site" / "lectures" / "01-demo.html").read_text()
-    assert 'src="../mathjax/MathJax.js?config=' in page and "data:image/png;base64," in page
+    assert 'src="../_static/mathjax/MathJax.js?config=' in page
+    images = re.findall(r'<img [^>]*src="\.\./(_images/[^"]+\.png)"', page)
+    assert images and (out / "site" / images[0]).read_bytes()[:4] == b"\x89PNG", page
     assert not re.search(r"<script[^>]+src=\"https?:", page), "the site must not load scripts from a CDN"
-    assert (out / "site" / "mathjax" / "MathJax.js").is_file()
+    assert (out / "site" / "_static" / "mathjax" / "MathJax.js").is_file()
     assignment_page = (out / "site" / "assignments" / "demo" / "demo.html").read_text()
-    assert 'src="../../mathjax/MathJax.js' in assignment_page
+    assert 'src="../../_static/mathjax/MathJax.js' in assignment_page
 
 
 def test_unchanged_rebuild_only_hashes_and_copies(course):
@@ -205,3 +207,44 @@ def test_stream_chunks_are_merged_so_flush_timing_does_not_matter(tmp_path):
     assert [(o.name, o.text) for o in cells[0].outputs] == [("stdout", "first\nsecond\n")]
     assert [(o.name, o.text) for o in cells[1].outputs] == [("stdout", "out\n"), ("stderr", "err\n"),
                                                             ("stdout", "more\n")]
+
+
+def test_demo_grading_never_touches_the_course_gradebook_or_course_grade_outputs(tmp_path, monkeypatch):
+    """The build's grading (what ``make course`` runs) writes only into its own ``_build/demo-course/``:
+    the course root's gradebook, ``autograded/``, ``feedback/`` and ``course grade``'s outputs stay intact."""
+    import subprocess as sp
+
+    from mlcourse.build import grade
+
+    root = tmp_path / "course"
+    precious = {root / "gradebook.db": b"real grades",
+                root / "autograded" / "ann" / "hw1" / "hw1.ipynb": b"{}",
+                root / "feedback" / "ann" / "hw1" / "hw1.html": b"<p>",
+                root / "grades" / "hw1" / "grades.csv": b"student_id\nann\n",
+                root / "_build" / "grades" / "hw1" / "grades.csv": b"student_id\nann\n"}
+    for path, data in precious.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    out_dir = grade.demo_course(root / "_build") / "hw1"
+    (out_dir / "earlier").mkdir(parents=True)  # a previous build's files are kept, not wiped
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        (out_dir / "grades.csv").write_text("student_id,score,max_score\ncorrect,10,10\n")
+        return sp.CompletedProcess(cmd, 1, "", "")  # 1: some demo submission failed to run (expected)
+
+    monkeypatch.setattr(grade.subprocess, "run", fake_run)
+    result = grade.grade_with_engine(root, "hw1", out_dir, workers=2)
+    assert result.rows == [{"student_id": "correct", "score": "10", "max_score": "10"}]
+    (cmd,) = calls
+    assert "--demo" in cmd and cmd[cmd.index("--out") + 1] == str(out_dir)
+    db = cmd[cmd.index("--db-url") + 1]
+    assert db == f"sqlite:///{out_dir.resolve() / 'gradebook.db'}"
+    assert "MLCOURSE_DB_URL" not in grade.tool_env()
+    assert (out_dir / "earlier").is_dir()
+    for path, data in precious.items():
+        assert path.read_bytes() == data, path
+    with pytest.raises(grade.GradeError):
+        monkeypatch.setattr(grade.subprocess, "run", lambda cmd, **kw: sp.CompletedProcess(cmd, 2, "", "bad"))
+        grade.grade_with_engine(root, "hw1", out_dir, workers=2)

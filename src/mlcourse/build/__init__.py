@@ -1,7 +1,8 @@
 """The course build behind ``make course`` (``python -m mlcourse.build``).
 
 Executes every lecture and solution notebook into ``_build/`` (cached by content hash), regenerates the
-nbgrader release, grades the demo submissions into ``_build/grades/`` and renders the HTML site into
+nbgrader release, grades the demo submissions in a scratch course of its own (``_build/demo-course/``, never
+the course root's gradebook) and renders the HTML site into
 ``_build/site/``. ``python -m mlcourse.build normalize`` strips outputs and volatile metadata from notebooks
 before they are committed.
 
@@ -16,7 +17,10 @@ release
 grade
     The grading engine (``course grade``) or, until it is importable, ``nbgrader autograde``.
 site
-    nbconvert HTML pages, index with table of contents, offline MathJax.
+    The course site: Sphinx + MyST-NB + sphinx-book-theme over the executed notebooks (search, navigation,
+    folded code and answers, downloads), offline MathJax.
+slides
+    A reveal.js slide deck per lecture (nbconvert's slides exporter, reveal.js served locally).
 normalize
     Commit-ready notebooks.
 compare

@@ -6,8 +6,12 @@ Layout of the build folder (``_build/`` by default, git-ignored)::
     figures/<path>/cellNN-K.png    the figures of those notebooks, as files
     failed/<path>.ipynb            a notebook that raised, executed up to the failing cell
     logs/<path>.log                the kernel process's own stderr
-    grades/<assignment>/           grades.csv and per-student results of the demo submissions
-    site/index.html                the HTML site (lectures, released assignments, offline MathJax)
+    demo-course/<assignment>/      the build's own scratch course: the demo submissions' grades.csv,
+                                   per-student results, gradebook and feedback (never the repository's)
+    site/index.html                the HTML site (Sphinx + MyST-NB: lectures, released assignments, search,
+                                   slides/ decks, offline MathJax and reveal.js)
+    cache/site/                    the site's staged Sphinx sources, Sphinx's environment and log
+    jupyter_execute/               MyST-NB's copies of the notebooks' output images (it writes them there)
     cache/notebooks/<key>.ipynb    executed notebooks by execution key (see mlcourse.build.cache)
     cache/steps.json               keys of the release, grading and page-rendering steps
     build.json                     what the last build did, per notebook, with timings
@@ -271,7 +275,8 @@ class Build:
 
     # -- grade -----------------------------------------------------------------------------------------
     def grade(self) -> None:
-        """Grade each assignment's demo submissions into ``grades/<assignment>/``."""
+        """Grade each assignment's demo submissions into the build's scratch course
+        ``demo-course/<assignment>/`` (never the repository's gradebook or ``course grade``'s outputs)."""
         names = release.assignment_names(self.root)
         use_engine = {"course": True, "nbgrader": False}.get(self.o.grader, grade.engine_available())
         engine = "course grade" if use_engine else "nbgrader autograde"
@@ -287,7 +292,7 @@ class Build:
                                     cache.hash_tree(self.root / "autograder"),
                                     cache.package_hash(self.root),
                                     (self.root / "nbgrader_config.py").read_text(), self.environment)
-            out_dir = self.out / "grades" / name
+            out_dir = grade.demo_course(self.out) / name
             if self.stamps.is_current(f"grade:{name}", key, cache.hash_tree(out_dir)):
                 self.say(f"grade {name}: up to date ({out_dir.relative_to(self.out.parent)})")
                 continue
@@ -322,7 +327,8 @@ class Build:
 
     # -- site ------------------------------------------------------------------------------------------
     def site(self) -> None:
-        """Render the executed lectures and the released assignments into ``site/``."""
+        """Build the site (Sphinx + MyST-NB, slide decks) from the executed lectures and the released
+        assignments into ``site/`` (see :mod:`mlcourse.build.site`)."""
         # every lecture with an executed copy (building a selection keeps the other pages)
         executed = self.out / "executed"
         lectures = [(rel, executed / rel) for rel in source_notebooks(self.root)
@@ -333,11 +339,21 @@ class Build:
             self.say(f"== site: FAILED, not executed yet: {', '.join(missing)}")
             return
         start = time.perf_counter()
-        pages = site.collect_pages(lectures, self.root / "assignments")
-        rendered = site.build_site(pages, self.out / "site", self.stamps)
+        pages = site.collect_pages(lectures, self.root / "assignments", root=self.root)
+        try:
+            work, config = self.out / "cache" / "site", site.SiteConfig.load(self.root)
+            rendered = site.build_site(pages, self.out / "site", self.stamps, work=work, config=config)
+        except (site.SiteError, subprocess.TimeoutExpired) as exc:
+            self.report.errors.append("site: sphinx-build failed")
+            self.say(f"== site: FAILED\n{exc}")
+            return
         self.report.pages = pages
         self.say(f"== site: {len(pages)} pages ({len(rendered)} rendered) -> "
                  f"{(self.out / 'site' / 'index.html')} {time.perf_counter() - start:.1f} s")
+        warnings = site.sphinx_warnings(work) if rendered else []
+        if warnings:
+            self.say(f"site: {len(warnings)} Sphinx warnings, the first: {warnings[0]}\n"
+                     f"    full log: {work / 'sphinx.log'}")
 
     # -- all -------------------------------------------------------------------------------------------
     def run(self) -> BuildReport:
