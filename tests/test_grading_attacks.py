@@ -32,18 +32,20 @@ pytestmark = [pytest.mark.slow,
                                  reason="HW2 is not there yet")]
 
 
-def _builder():
-    spec = importlib.util.spec_from_file_location("make_attacks", ATTACKS / "make_attacks.py")
+def _builder(folder: Path = ATTACKS):
+    spec = importlib.util.spec_from_file_location(f"make_attacks_{folder.name}", folder / "make_attacks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_the_attack_fixtures_are_up_to_date():
-    builder = _builder()
+@pytest.mark.parametrize("assignment", ["hw1", "hw2"])
+def test_the_attack_fixtures_are_up_to_date(assignment):
+    folder = ATTACKS.parent / assignment
+    builder = _builder(folder)
     for name, nb in builder.build().items():
-        assert (ATTACKS / f"{name}.ipynb").read_text(encoding="utf-8") == builder.text_of(nb), \
-            f"{name}.ipynb is stale: run python autograder/fixtures/attacks/hw2/make_attacks.py"
+        assert (folder / f"{name}.ipynb").read_text(encoding="utf-8") == builder.text_of(nb), \
+            f"{name}.ipynb is stale: run python autograder/fixtures/attacks/{assignment}/make_attacks.py"
 
 
 def _digest(folder: Path) -> str:
@@ -213,20 +215,6 @@ ATTACKS_HW1 = ROOT / "autograder" / "fixtures" / "attacks" / "hw1"
 EXPECTED_HW1 = {k: v for k, v in json.loads((ATTACKS_HW1 / "expected.json").read_text()).items()
                 if not k.startswith("_")}
 SUBMISSION_BUDGET = 30
-
-
-def _builder_hw1():
-    spec = importlib.util.spec_from_file_location("make_attacks_hw1", ATTACKS_HW1 / "make_attacks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_hw1_attack_fixtures_are_up_to_date():
-    builder = _builder_hw1()
-    for name, nb in builder.build().items():
-        assert (ATTACKS_HW1 / f"{name}.ipynb").read_text(encoding="utf-8") == builder.text_of(nb), \
-            f"{name}.ipynb is stale: run python autograder/fixtures/attacks/hw1/make_attacks.py"
 
 
 @pytest.fixture(scope="module")
