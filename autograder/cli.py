@@ -16,6 +16,11 @@ Where it grades:
 
 ``DIR`` receives ``grades.csv``, ``<student>/results.json`` (Gradescope format), ``summary.txt``,
 ``summary.json``, ``timings.json`` and ``final_grades.csv``. Exit codes: see :data:`EXIT_CODES`.
+
+``course new-assignment NAME [--title TITLE]`` writes a new assignment as a working unit
+(:mod:`autograder.scaffold`); ``course fixtures NAME [--check]`` rebuilds (or checks) the submission fixtures
+of an assignment declared in ``autograder/fixtures/NAME/fixtures.json`` (:mod:`autograder.fixture_builder`).
+Both exit 2 with one line naming the fix on a bad name.
 """
 
 from __future__ import annotations
@@ -106,6 +111,63 @@ def _grade_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
+def _assignment_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("new-assignment", help="start a new assignment: notebook, hidden suite, fixtures",
+                       description="Write a new assignment (a working example to edit: source notebook, "
+                                   "hidden suite, fixtures and expected scores), then generate its release, "
+                                   "visible checks and fixtures (CONTRIBUTING.md, 'Adding an assignment').")
+    p.add_argument("name", help="assignment id, e.g. hw3 (lower-case letters, digits, _)")
+    p.add_argument("--title", default=None, help="the notebook's title (default: 'Homework NAME')")
+    p.add_argument("--root", type=Path, default=REPO, help="the course repository (default: this one)")
+    f = sub.add_parser("fixtures", help="rebuild an assignment's submission fixtures from fixtures.json",
+                       description="Rebuild autograder/fixtures/NAME/*.ipynb: the release with the solutions "
+                                   "filled in and the bugs of fixtures.json applied.")
+    f.add_argument("name", help="assignment id")
+    f.add_argument("--check", action="store_true", help="only report stale fixtures (exit 1 when any)")
+    f.add_argument("--root", type=Path, default=REPO, help="the course repository (default: this one)")
+
+
+def _new_assignment(args: argparse.Namespace) -> int:
+    from autograder.scaffold import new_assignment
+
+    try:
+        written = new_assignment(args.name, args.root, args.title)
+    except ValueError as exc:
+        print(f"course new-assignment: {exc}", file=sys.stderr)
+        return 2
+    root = Path(args.root).resolve()
+    for path in written:
+        print("wrote", path.relative_to(root))
+    print(f"next: edit solutions/{args.name}/{args.name}.ipynb, autograder/{args.name}/test_*.py, "
+          f"autograder/fixtures/{args.name}/fixtures.json and expected.json (CONTRIBUTING.md, "
+          "'Adding an assignment')")
+    return 0
+
+
+def _fixtures(args: argparse.Namespace) -> int:
+    from autograder import fixture_builder
+    from autograder.assignments import AssignmentFiles, assignment_names
+
+    root = Path(args.root).resolve()
+    if args.name not in assignment_names(root):
+        print(f"course fixtures: unknown assignment {args.name!r} (known assignments: "
+              f"{', '.join(assignment_names(root)) or 'none'})", file=sys.stderr)
+        return 2
+    files = AssignmentFiles(args.name, root)
+    try:
+        if args.check:
+            problems = fixture_builder.stale(files)
+            for line in problems:
+                print(line)
+            return 1 if problems else 0
+        for path in fixture_builder.write(files):
+            print("wrote", path.relative_to(root))
+    except (ValueError, OSError) as exc:
+        print(f"course fixtures: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _sigterm(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -122,7 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     from autograder.gradescope import run as gradescope_run
 
     gradescope_parser(sub)
+    _assignment_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command == "new-assignment":
+        return _new_assignment(args)
+    if args.command == "fixtures":
+        return _fixtures(args)
     if args.command == "similarity":
         return similarity_run(args)
     if args.command == "gradescope":

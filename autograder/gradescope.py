@@ -45,6 +45,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from autograder.assignments import assignment_names
+
 REPO = Path(__file__).resolve().parents[1]
 
 #: Gradescope's visibility settings (of the whole result and of each test).
@@ -145,8 +147,7 @@ def _lock_version(lock: Path, name: str) -> str:
 def _repo_files(assignment: str) -> list[Path]:
     """The repository files the bundle ships, relative to the repository."""
     skip_dirs = {"__pycache__", ".ipynb_checkpoints", "fixtures"}
-    suites = {p.name for p in (REPO / "autograder").iterdir()
-              if p.is_dir() and re.fullmatch(r"hw\d+", p.name)}
+    suites = set(assignment_names(REPO))  # every other assignment's hidden suite stays out
     files = [Path("pyproject.toml"), Path("README.md"), Path("nbgrader_config.py"),
              Path("requirements") / "grader.lock"]
     for top in (Path("src") / "mlcourse", Path("autograder")):
@@ -185,7 +186,7 @@ def bundle(assignment: str, out: Path, visibility: str = "after_published",
     Path
         The zip.
     """
-    known = sorted(p.name for p in (REPO / "autograder").iterdir() if re.fullmatch(r"hw\d+", p.name))
+    known = assignment_names(REPO)
     if not (REPO / "autograder" / assignment).is_dir() or not any((REPO / "solutions" / assignment).glob(
             "*.ipynb")):
         raise BundleError(f"unknown assignment {assignment!r} (known assignments: {', '.join(known)})")

@@ -141,10 +141,16 @@ class InProcessStudent(_InProcessObjects):
     """
 
     def __init__(self, namespace: dict, load_errors: list[str] | None = None,
-                 call_timeout: float = CALL_TIMEOUT) -> None:
+                 call_timeout: float = CALL_TIMEOUT, code: list[str] | None = None) -> None:
         self._ns = namespace
         self.load_errors = list(load_errors or [])
         self._timeout = call_timeout
+        self._code = list(code or [])
+
+    def code_cells(self) -> list[str]:
+        """The student's code as read by the trusted side: the notebook's code cells (``load_student``) or the
+        kernel's input history (``student_from_namespace``); empty when unknown. For static checks."""
+        return list(self._code)
 
     def _lookup(self, name: str) -> Callable[..., Any]:
         fn = self._ns.get(name)
@@ -257,12 +263,16 @@ def load_student(path: str | Path, call_timeout: float = CALL_TIMEOUT) -> InProc
     """Load a submitted notebook's student cells in-process and wrap them in the harness API."""
     notebook = read_notebook(path)
     namespace, errors = load_namespace(notebook, Path(path).name, call_timeout)
-    return InProcessStudent(namespace, errors, call_timeout)
+    code = [source for _, source in student_cells(notebook)]
+    return InProcessStudent(namespace, errors, call_timeout, code)
 
 
 def student_from_namespace(namespace: dict, call_timeout: float = CALL_TIMEOUT) -> InProcessStudent:
-    """Wrap an existing namespace (a kernel's ``globals()``) in the harness API."""
-    return InProcessStudent(namespace, [], call_timeout)
+    """Wrap an existing namespace (a kernel's ``globals()``) in the harness API; its code is the kernel's
+    input history (IPython's ``_ih``), when there is one."""
+    history = namespace.get("_ih")
+    code = [source for source in history if isinstance(source, str)] if isinstance(history, list) else []
+    return InProcessStudent(namespace, [], call_timeout, code)
 
 
 __all__ = ["InProcessStudent", "is_test_cell", "load_namespace", "load_student", "read_notebook",

@@ -93,6 +93,12 @@ def mutation_message(where: str) -> str:
     return changed_input_message(where)
 
 
+def timeout_message(what: str, cpu: float) -> str:
+    """The student-facing text for a call stopped at its time limit: the same whichever clock stopped it (the
+    worker's CPU timer, or the grader's wall-clock backstop on a loaded machine), so regrades agree."""
+    return f"{what} did not finish within its time limit ({cpu:g} s of CPU time) and was stopped"
+
+
 def is_readonly_write(exc: BaseException) -> bool:
     """Whether ``exc`` is NumPy's refusal to write into a read-only array (an in-place change of an input)."""
     if type(exc) is not ValueError:

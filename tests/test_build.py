@@ -6,6 +6,7 @@ grading, site, failure reports, determinism) end to end.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import sys
@@ -31,12 +32,25 @@ def _build(root: Path, **kw) -> tuple[object, str]:
     return report, stream.getvalue()
 
 
+#: The mini course's hidden suite for ``demo`` (its test cell ``test_square``, 2 points), for the engine.
+DEMO_SUITE = '''import pytest
+
+
+@pytest.mark.part("test_square")
+def test_square(student):
+    """square squares"""
+    assert student.square(3) == 9 and student.square(-2) == 4, "square(x) should be x * x"
+'''
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> dict:
     """A miniature course built once, with every stage; later tests rebuild it incrementally."""
     root = make_course(tmp_path_factory.mktemp("mini") / "course")
+    (root / "autograder" / "demo").mkdir()
+    (root / "autograder" / "demo" / "test_square.py").write_text(DEMO_SUITE)
     start = time.perf_counter()
-    report, log = _build(root, grader="nbgrader")
+    report, log = _build(root)
     return {"root": root, "out": root / "_build", "report": report, "log": log,
             "seconds": time.perf_counter() - start}
 
@@ -57,9 +71,12 @@ def test_full_build_executes_releases_grades_and_renders(course):
     released = read(root / "assignments" / "demo" / "demo.ipynb")
     assert "raise NotImplementedError()" in released.cells[1].source
     assert "HIDDEN" not in released.cells[2].source and "square(-2)" not in released.cells[2].source
-    # grading (nbgrader fallback: the mini course has no hidden-test suites for the engine)
-    grades = (out / "demo-course" / "demo" / "grades.csv").read_text()
-    assert re.search(r"perfect.*,2\.0,", grades) and re.search(r"wrong.*,0\.0,", grades), grades
+    # grading: course grade, with the mini course's own hidden suite, source notebook and fixtures
+    with (out / "demo-course" / "demo" / "grades.csv").open(newline="") as handle:
+        grades = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(grades) == {"perfect", "wrong"}, grades
+    assert float(grades["perfect"]["test_square"]) == 2.0 and float(grades["wrong"]["test_square"]) == 0.0
+    assert "== grade: 2 assignments with course grade" in log
     assert "grade extra: no demo submissions in autograder/fixtures/extra/ - skipped" in log
     # site (Sphinx + MyST-NB): index with a table of contents, local MathJax, the figure as an image file
     index = (out / "site" / "index.html").read_text()
@@ -81,7 +98,7 @@ def test_unchanged_rebuild_only_hashes_and_copies(course):
     root, out = course["root"], course["out"]
     before = {p: p.stat().st_mtime_ns for p in (out / "site").rglob("*.html")}
     start = time.perf_counter()
-    report, log = _build(root, grader="nbgrader")
+    report, log = _build(root)
     seconds = time.perf_counter() - start
     assert report.ok, log
     assert [n.status for n in report.notebooks] == ["cached"] * 3, log
@@ -97,7 +114,7 @@ def test_markdown_edit_reuses_outputs_and_updates_the_site(course):
     nb = read(path)
     nb.cells[0].source += "\n\nA sentence added later."
     nbformat.write(nb, path)
-    report, log = _build(root, grader="nbgrader")
+    report, log = _build(root)
     assert report.ok and report.notebooks[0].status == "cached", log
     assert "A sentence added later." in (out / "site" / "lectures" / "01-demo.html").read_text()
     assert "A sentence added later." in read(out / "executed" / "lectures/01-demo.ipynb").cells[0].source
@@ -110,7 +127,7 @@ def test_code_edit_reexecutes_only_that_notebook(course):
     nb = read(path)
     nb.cells.append(new_code_cell("print('new cell', 6 * 7)"))
     nbformat.write(nb, path)
-    report, log = _build(root, grader="nbgrader")
+    report, log = _build(root)
     statuses = {n.rel: n.status for n in report.notebooks}
     assert statuses == {"lectures/01-demo.ipynb": "executed", "solutions/demo/demo.ipynb": "cached",
                         "solutions/extra/extra.ipynb": "cached"}, log
@@ -238,7 +255,11 @@ def test_demo_grading_never_touches_the_course_gradebook_or_course_grade_outputs
     result = grade.grade_with_engine(root, "hw1", out_dir, workers=2)
     assert result.rows == [{"student_id": "correct", "score": "10", "max_score": "10"}]
     (cmd,) = calls
-    assert "--demo" in cmd and cmd[cmd.index("--out") + 1] == str(out_dir)
+    at, here = cmd.index("grade"), root.resolve()  # the repository's own demo submissions, source and suite
+    assert cmd[at + 1:at + 3] == ["hw1", str(here / "autograder" / "fixtures" / "hw1")]
+    assert cmd[cmd.index("--source") + 1] == str(here / "solutions" / "hw1")
+    assert cmd[cmd.index("--suite") + 1] == str(here / "autograder" / "hw1")
+    assert cmd[cmd.index("--out") + 1] == str(out_dir)
     db = cmd[cmd.index("--db-url") + 1]
     assert db == f"sqlite:///{out_dir.resolve() / 'gradebook.db'}"
     assert "MLCOURSE_DB_URL" not in grade.tool_env()

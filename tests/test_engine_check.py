@@ -32,7 +32,9 @@ def test_check_passes_a_correct_function_and_leaves_the_namespace_alone(capsys):
     ns = namespace("hw2", "correct")
     before = set(ns)
     result = check("e_step", namespace=ns)
-    assert result and result.lines[0] == "✓ test_e_step: the visible tests pass"
+    assert result and result.lines[:3] == ["✓ test_e_step_responsibilities: the visible tests pass",
+                                           "✓ test_e_step_loglik: the visible tests pass",
+                                           "✓ test_e_step_no_loop: the visible tests pass"]
     assert set(ns) == before
     assert "all visible tests of hw2 pass" in capsys.readouterr().out
 
@@ -41,13 +43,15 @@ def test_check_explains_a_failure_in_one_line():
     ns = namespace("hw2", "e_step_loop_forgot_log_pi")
     result = check("e_step_loop", namespace=ns, quiet=True)
     assert not result
-    assert result.lines[0].startswith("✗ test_e_step_loop: x = 1 lies halfway between the two means")
+    assert result.lines[0].startswith("✗ test_e_step_loop_values: x = 1 lies halfway between the two means")
+    assert result.lines[1] == "✓ test_e_step_loop_far_points: the visible tests pass"  # each behaviour alone
     ns["softmax"] = lambda a: (_ for _ in ()).throw(NotImplementedError())
     assert check("softmax", namespace=ns, quiet=True).lines == [
-        "✗ test_softmax: not implemented yet (it raises NotImplementedError)"]
+        "✗ test_softmax_values: not implemented yet (it raises NotImplementedError)",
+        "✗ test_softmax_stable: not implemented yet (it raises NotImplementedError)"]
     del ns["softmax"]
     assert "name 'softmax' is not defined - run the cell that defines it first" in \
-        check("test_softmax", namespace=ns, quiet=True).lines[0]
+        check("test_softmax_values", namespace=ns, quiet=True).lines[0]
 
 
 def test_check_finds_the_callers_variables_and_the_assignment():
@@ -67,7 +71,8 @@ def test_check_is_shown_once_and_arrays_in_messages_are_never_cut(capsys):
     ns["softmax"] = lambda a: np.full(np.shape(a), 0.5) + np.arange(np.shape(a)[1])  # rows do not sum to 1
     result = check("softmax", namespace=ns)
     printed = capsys.readouterr().out
-    assert printed.count("test_softmax") == 1 and repr(result) == "CheckResult('softmax', passed=False)"
+    assert printed.count("test_softmax_values") == printed.count("test_softmax_stable") == 1
+    assert repr(result) == "CheckResult('softmax', passed=False)"
     assert hasattr(result, "_ipython_display_")  # Jupyter shows the printed lines only, not the result again
     line = result.lines[0]
     assert "\n" not in line and line.count("[") == line.count("]"), line
@@ -84,9 +89,10 @@ def test_check_names_a_changed_input_and_warns_about_lists():
         return real(a)
 
     ns["softmax"] = softmax
-    assert check("softmax", namespace=ns, quiet=True).lines == [
-        "✗ test_softmax: softmax changed one of its arguments in place (X -= ... or X[...] = ...); work on a "
-        "copy (X - mu is a new array)"]
+    changed = ("softmax changed one of its arguments in place (X -= ... or X[...] = ...); work on a copy "
+               "(X - mu is a new array)")
+    assert check("softmax", namespace=ns, quiet=True).lines == [f"✗ test_softmax_values: {changed}",
+                                                                  f"✗ test_softmax_stable: {changed}"]
     ns["softmax"] = real
     real_lse = ns["logsumexp"]
     ns["logsumexp"] = lambda a: list(real_lse(a))

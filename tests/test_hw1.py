@@ -1,28 +1,24 @@
-"""HW1: the source notebook, its release, the hidden suite and the submission fixtures fit together.
+"""HW1-specific rules of the source notebook, the hidden suite and the fixtures:
 
-- every fixture scores exactly what ``autograder/fixtures/hw1/expected.json`` says, per grade cell; the six
-  single-bug fixtures of the issue each lose exactly their part's points and nothing else;
-- the source notebook scores all auto-graded points, the unchanged release none;
-- ``hidden_score(..., points=)`` equals each test cell's nbgrader points, and the suite's parts are exactly
-  the notebook's auto-graded cells;
+- one graded cell per behaviour (issue #13): a single-bug fixture loses exactly the cells of the behaviours
+  its bug breaks (``LOSES``), and trivial code (constants, answers hard-coded for the visible inputs) scores 0
+  in every cell; each failing behaviour has its own cell and message;
 - every hidden test can fail: on the release, and on a targeted one-line mutant of the solution, which fails
   exactly the tests aimed at it (the visible-test gate switched off);
-- the release holds neither solutions nor hidden tests, and the fixtures are that release plus student code;
-- the hidden suite's replay of the visible tests agrees with the notebook's own visible tests;
-- the trusted test machinery (self-contained functions and closed-form gradients) agrees with the reference;
-- end to end (slow): ``nbgrader generate_assignment / autograde / generate_feedback`` on four fixtures.
+- the suite holds the notebook's own visible tests (one source);
+- the trusted test machinery (self-contained functions and closed-form gradients) agrees with the reference.
+
+What every assignment must satisfy (fixture scores vs ``expected.json``, release, hidden regions, plain
+nbgrader agreement on every fixture) is checked once for all of them in ``tests/test_assignments.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import math
 import random
-import re
-import shutil
 import warnings
 from pathlib import Path
 
@@ -36,32 +32,53 @@ from autograder import harness
 from autograder.hw1 import common, visible
 from autograder.loader import load_namespace, load_student, student_from_namespace
 from mlcourse import autodiff as ad
-from mlcourse.build.release import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "solutions" / "hw1" / "hw1.ipynb"
-RELEASE = ROOT / "assignments" / "hw1" / "hw1.ipynb"
 FIXTURES = ROOT / "autograder" / "fixtures" / "hw1"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.ipynb"))
-HIDDEN_CALL = re.compile(r'^hidden_score\("hw1", "(\w+)", globals\(\), points=([0-9.]+)\)$', re.M)
 
-#: The issue's parts: grade cells and their points (auto-graded and by hand).
+#: The homework's parts: grade cells (one per behaviour) and their points (auto-graded and by hand).
 PARTS = {
-    "Dual": ({"test_dual_arithmetic", "test_dual_pow"}, 30),
-    "elementary": ({"test_elementary"}, 15),
-    "derivative and gradient": ({"test_derivative_gradient"}, 15),
-    "finite differences": ({"test_finite_differences", "error_plot", "explain_v_shape"}, 15),
-    "newton": ({"test_newton"}, 15),
+    "Dual arithmetic": ({"test_dual_add_sub", "test_dual_product", "test_dual_quotient", "test_dual_negation",
+                         "test_dual_number_right", "test_dual_number_left", "test_dual_comparisons"}, 20),
+    "Dual powers": ({"test_dual_pow_number", "test_dual_pow_dual", "test_dual_rpow"}, 10),
+    "elementary": ({"test_elementary_floats", "test_sin_cos", "test_exp_log", "test_sqrt"}, 15),
+    "derivative and gradient": ({"test_derivative", "test_derivative_constant", "test_gradient"}, 15),
+    "finite differences": ({"test_forward_difference", "test_central_difference", "error_plot",
+                            "explain_v_shape"}, 15),
+    "newton": ({"test_newton_converges", "test_newton_raises"}, 15),
     "written": ({"forward_vs_reverse"}, 10),
 }
 MANUAL = {"error_plot", "explain_v_shape", "forward_vs_reverse"}
 
-#: The issue's six single-bug fixtures and the grade cell each must lose completely.
-ISSUE_BUGS = {"product_rule_wrong": "test_dual_arithmetic", "quotient_rule_sign": "test_dual_arithmetic",
-              "radd_missing": "test_dual_arithmetic", "pow_dual_exponent": "test_dual_pow",
-              "newton_no_stopping_test": "test_newton",
-              "central_difference_wrong_denominator": "test_finite_differences"}
+#: The grade cells each single-bug fixture loses points in, and no other: a mistake costs the behaviours it
+#: breaks. (Where one bug breaks several behaviours, it is because the student's code uses the broken method
+#: for them: the solution's ``x * 3``, ``3 * x`` and ``1 / x`` go through ``__mul__`` and ``__truediv__``.)
+LOSES = {
+    "product_rule_wrong": {"test_dual_product", "test_dual_number_right", "test_dual_number_left"},
+    "quotient_rule_sign": {"test_dual_quotient", "test_dual_number_left"},  # 1 / x; x / 4 has other.der = 0
+    "radd_missing": {"test_dual_number_left"},
+    "rsub_missing": {"test_dual_number_left"},
+    "rtruediv_missing": {"test_dual_number_left"},
+    "pow_dual_exponent": {"test_dual_pow_dual"},
+    "zero_division_returns_inf": {"test_dual_quotient", "test_dual_number_right", "test_dual_number_left"},
+    "constant_derivative_wrong": {"test_derivative_constant"},
+    "central_difference_wrong_denominator": {"test_central_difference"},
+    "newton_no_stopping_test": {"test_newton_converges", "test_newton_raises"},  # never stops, never raises
+    "newton_zero_derivative_unchecked": {"test_newton_raises"},
+}
+#: Fixtures whose visible tests fail in a cell: that cell scores 0 (nbgrader: the cell raises).
+ZEROED = {"product_rule_wrong": LOSES["product_rule_wrong"],
+          "quotient_rule_sign": LOSES["quotient_rule_sign"],
+          "radd_missing": {"test_dual_number_left"}, "rsub_missing": {"test_dual_number_left"},
+          "rtruediv_missing": {"test_dual_number_left"}, "pow_dual_exponent": {"test_dual_pow_dual"},
+          "constant_derivative_wrong": {"test_derivative_constant"},
+          "central_difference_wrong_denominator": {"test_central_difference"},
+          "newton_no_stopping_test": {"test_newton_raises"}}
+#: Trivial code: zero points in every cell (shape, type and no-mutation checks count only with correctness).
+TRIVIAL = ("returns_constants", "hardcodes_visible_answers")
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
@@ -128,66 +145,38 @@ def test_points_follow_the_issue(source):
     assert manual == MANUAL
 
 
-def test_hidden_score_points_equal_the_cell_points(source):
-    for gid, cell in grade_test_cells(source).items():
-        calls = HIDDEN_CALL.findall(cell.source)
-        assert len(calls) == 1, f"{gid}: expected exactly one hidden_score call"
-        part, pts = calls[0]
-        assert part == gid, f"{gid}: hidden_score scores part {part!r}"
-        assert float(pts) == float(_nbg(cell)["points"]), f"{gid}: points= differs from the cell's points"
-        visible_part, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
-        assert hidden.rstrip().endswith(f"points={pts})\n### END HIDDEN TESTS"), \
-            f"{gid}: hidden_score must be the cell's last expression (nbgrader reads it as partial credit)"
-        assert "hidden_score" not in visible_part
-
-
-def test_every_grade_cell_has_hidden_tests_and_vice_versa(points):
-    _, results = results_of("unchanged_release")
-    assert set(results) == set(points)
-    assert set(visible.SOURCES) == set(points)
-    for gid, result in results.items():
-        assert result.total_weight == points[gid], f"{gid}: the weights of its tests should sum to its points"
-
-
 def test_plots_and_bonus_are_not_run_when_grading(source):
     tagged = {c.id for c in source.cells if "skip-grading" in c.metadata.get("tags", [])}
     assert tagged == {"error_plot", "bonus_var", "bonus_check"}
 
 
 # --------------------------------------------------------------------------------------- scores
-def test_expected_json_lists_every_fixture_and_grade_cell(points):
-    assert set(EXPECTED) == set(FIXTURE_NAMES)
-    assert set(ISSUE_BUGS) <= set(FIXTURE_NAMES)
-    for name, scores in EXPECTED.items():
-        assert set(scores) == set(points), name
-        assert all(0 <= scores[c] <= points[c] for c in points), name
+def test_each_fixture_costs_the_cells_of_what_it_breaks(points):
+    assert set(LOSES) | set(TRIVIAL) | {"correct", "unchanged_release"} == set(FIXTURE_NAMES)
     assert EXPECTED["correct"] == points
-    assert not any(EXPECTED["unchanged_release"].values())
-    for name, scores in EXPECTED.items():  # one bug each: exactly one grade cell loses points
-        if name not in ("correct", "unchanged_release"):
-            assert sum(scores[c] < points[c] for c in points) == 1, name
-    for name, cell in ISSUE_BUGS.items():  # ... and the issue's six lose exactly that part's points
-        assert EXPECTED[name] == {**points, cell: 0.0}, name
+    for name in ("unchanged_release", *TRIVIAL):
+        assert not any(EXPECTED[name].values()), name
+    for name, cells in LOSES.items():  # a bug costs the cells of the behaviours it breaks, no other
+        assert {c for c in points if EXPECTED[name][c] < points[c]} == cells, name
+        assert {c for c in points if EXPECTED[name][c] == 0} == ZEROED.get(name, set()), name
+    # the issue's examples: a missing __radd__ (20 of 83 before) and a wrong derivative of a constant function
+    # (15 before) cost only their own cell
+    total = sum(points.values())
+    assert total - sum(EXPECTED["radd_missing"].values()) == points["test_dual_number_left"] == 3
+    assert total - sum(EXPECTED["constant_derivative_wrong"].values()) == 2
 
 
-@pytest.mark.parametrize("name", FIXTURE_NAMES)
-def test_fixture_scores_match_expected(name, points):
-    errors, results = results_of(name)
-    assert errors == [], errors
-    scores = harness.score(results, points)
-    assert scores == pytest.approx(EXPECTED[name], abs=1e-6)
-
-
-def test_source_notebook_scores_all_auto_graded_points(points):
-    student = load_student(SOURCE)
-    assert student.load_errors == []
-    assert harness.score(harness.run_suite("hw1", student), points) == points
-
-
-def test_release_scores_zero_and_says_why(points):
-    _, results = results_of("unchanged_release")  # the release as is (test_fixtures_are_... checks)
-    assert harness.score(results, points) == dict.fromkeys(points, 0.0)
-    assert all("not implemented yet" in m for r in results.values() for m in r.messages)
+def test_trivial_code_scores_nothing_anywhere(points):
+    """Constants, and answers hard-coded for the visible inputs, pass visible tests but no hidden one."""
+    for name in TRIVIAL:
+        _, results = results_of(name)
+        assert harness.score(results, points) == dict.fromkeys(points, 0.0), name
+    _, results = results_of("hardcodes_visible_answers")
+    namespace, _ = load_namespace(_read(FIXTURES / "hardcodes_visible_answers.ipynb"), "hardcoded")
+    student = student_from_namespace(namespace)
+    assert all(visible.failure(student, gid) is None for gid in points)  # every visible test passes ...
+    for gid, result in results.items():  # ... and every hidden test fails
+        assert result.passed_weight == 0 and result.tests and not any(ok for _, ok, _ in result.tests), gid
 
 
 def test_every_hidden_test_fails_on_the_release():
@@ -199,158 +188,212 @@ def test_every_hidden_test_fails_on_the_release():
 
 
 # ------------------------------------------------------------------------- mutants: each test can fail
-CLASSIC = {f"classic_roots[{case}]" for case in ("sqrt(2) as the root of x^2 - 2 from 1",
-                                                 "the fixed point of cos (cos(x) - x) from 1",
+CLASSIC = {f"classic_roots[{case}]" for case in ("sqrt(2) as the root of x^2 - 2 from 0.8",
+                                                 "the fixed point of cos (cos(x) - x) from 0.2",
                                                  "Wallis's x^3 - 2x - 5 from 2",
                                                  "log(2) as the root of exp(x) - 2 from 0",
                                                  "0 as the root of arctan(x) from 1")}
-SLOW_CLASSIC = CLASSIC - {"classic_roots[0 as the root of arctan(x) from 1]",  # these two end on f(x) == 0
-                          "classic_roots[the fixed point of cos (cos(x) - x) from 1]"}
-SIGNED = {"add_and_subtract_duals", "numbers_on_either_side_of_plus_and_minus", "random_compositions"}
+STEP_CLASSIC = CLASSIC - {"classic_roots[0 as the root of arctan(x) from 1]"}  # it ends on f(x) == 0
 NEWTON_RAISES = {"no_real_root_raises_runtime_error", "runaway_and_cycling_iterates_raise_runtime_error",
                  "honours_max_iter"}
+NEWTON = ("test_newton_converges", "test_newton_raises")
 
-#: name -> (cell id, grade cell, old, new, the hidden tests (without ``test_``) that must fail, and no other
-#: test of that grade cell).
+#: name -> (cell id, grade cell(s), old, new, the hidden tests (without ``test_``) that must fail, and no
+#: other test of those grade cells).
 MUTANTS = {
     "subtraction adds derivatives": (
-        "dual_class", "test_dual_arithmetic",
+        "dual_class", "test_dual_add_sub",
         "return Dual(self.val - other.val, self.der - other.der)",
         "return Dual(self.val - other.val, self.der + other.der)",
-        SIGNED),
+        {"add_and_subtract_duals", "add_and_subtract_chains"}),
+    "addition changes self": (
+        "dual_class", "test_dual_add_sub",
+        "        other = as_dual(other)\n        return Dual(self.val + other.val, self.der + other.der)",
+        "        other = as_dual(other)\n"
+        "        self.val, self.der = self.val + other.val, self.der + other.der\n        return self",
+        {"add_and_subtract_chains"}),
+    "product changes self": (
+        "dual_class", "test_dual_product",
+        "        return Dual(self.val * other.val, self.der * other.val + self.val * other.der)",
+        "        self.val, self.der = self.val * other.val, self.der * other.val + self.val * other.der\n"
+        "        return self",
+        {"product_chains"}),
+    "quotient without the square": (
+        "dual_class", "test_dual_quotient",
+        "(self.der * other.val - self.val * other.der) / other.val ** 2",
+        "(self.der * other.val - self.val * other.der) / other.val",
+        {"quotient_rule", "quotient_chains", "division_by_zero_raises_zero_division_error"}),
     "negation keeps der": (
-        "dual_class", "test_dual_arithmetic",
+        "dual_class", "test_dual_negation",
         "return Dual(-self.val, -self.der)",
         "return Dual(-self.val, self.der)",
-        {"unary_minus", "random_compositions"}),
+        {"unary_minus"}),
     "no __rmul__": (
-        "dual_class", "test_dual_arithmetic",
+        "dual_class", "test_dual_number_left",
         "    def __rmul__(self, other):  # other * self\n        return self * other\n\n",
         "",
-        {"numbers_on_either_side_of_times", "random_compositions"}),
+        {"numbers_on_the_left", "number_left_chains"}),
+    "__rsub__ the wrong way round": (
+        "dual_class", "test_dual_number_left",
+        "return as_dual(other) - self",
+        "return self - as_dual(other)",
+        {"numbers_on_the_left", "number_left_chains"}),
+    "a number on the right is ignored by +": (
+        "dual_class", "test_dual_number_right",
+        "    def __add__(self, other):  # self + other\n        other = as_dual(other)\n",
+        "    def __add__(self, other):  # self + other\n"
+        "        other = other if isinstance(other, Dual) else Dual(0.0)\n",
+        {"numbers_on_the_right", "number_right_chains"}),
     "== compares der too": (
-        "dual_class", "test_dual_arithmetic",
+        "dual_class", "test_dual_comparisons",
         "return self.val == (other.val if isinstance(other, Dual) else other)",
         "return isinstance(other, Dual) and (self.val, self.der) == (other.val, other.der)",
         {"comparisons_compare_values"}),
     "power rule divides by x": (
-        "dual_class", "test_dual_pow",
+        "dual_class", "test_dual_pow_number",
         "return Dual(self.val ** other, other * self.val ** (other - 1) * self.der)",
         "return Dual(self.val ** other, self.val ** other * other * self.der / self.val)",
         {"powers_of_a_zero_value"}),
     "power rule with |p|": (
-        "dual_class", "test_dual_pow",
+        "dual_class", "test_dual_pow_number",
         "return Dual(self.val ** other, other * self.val ** (other - 1) * self.der)",
         "return Dual(self.val ** other, abs(other) * self.val ** (other - 1) * self.der)",
         {"integer_exponents", "float_exponents"}),
     "c ** x with log10": (
-        "dual_class", "test_dual_pow",
+        "dual_class", "test_dual_rpow",
         "return Dual(val, val * math.log(other) * self.der)",
         "return Dual(val, val * math.log10(other) * self.der)",
-        {"number_to_a_dual_power", "powers_of_powers"}),
+        {"number_to_a_dual_power", "number_to_a_dual_power_chains"}),
+    "x ** y drops the log term": (
+        "dual_class", "test_dual_pow_dual",
+        "val * (other.der * math.log(self.val) + other.val * self.der / self.val)",
+        "val * (other.val * self.der / self.val)",
+        {"dual_exponents", "dual_exponent_chains"}),
     "sin of a float is a Dual": (
-        "elementary", "test_elementary",
+        "elementary", "test_elementary_floats",
         "return math.sin(x)",
         "return Dual(math.sin(x), 0.0)",
         {"floats_in_floats_out"}),
     "sin forgets the inner derivative": (
-        "elementary", "test_elementary",
+        "elementary", "test_sin_cos",
         "return Dual(math.sin(x.val), math.cos(x.val) * x.der)",
         "return Dual(math.sin(x.val), math.cos(x.val))",
-        {"on_duals[sin]", "random_compositions"}),
+        {"on_duals[sin]", "sin_cos_compositions"}),
     "cos derivative sign": (
-        "elementary", "test_elementary",
+        "elementary", "test_sin_cos",
         "return Dual(math.cos(x.val), -math.sin(x.val) * x.der)",
         "return Dual(math.cos(x.val), math.sin(x.val) * x.der)",
-        {"on_duals[cos]", "random_compositions"}),
+        {"on_duals[cos]", "sin_cos_compositions"}),
     "exp forgets the inner derivative": (
-        "elementary", "test_elementary",
+        "elementary", "test_exp_log",
         "return Dual(e, e * x.der)",
         "return Dual(e, e)",
-        {"on_duals[exp]", "random_compositions"}),
+        {"on_duals[exp]", "exp_log_compositions"}),
     "sqrt derivative without the 2": (
-        "elementary", "test_elementary",
+        "elementary", "test_sqrt",
         "return Dual(r, x.der / (2.0 * r))",
         "return Dual(r, x.der / r)",
-        {"on_duals[sqrt]", "random_compositions", "log_and_sqrt_near_zero"}),
+        {"on_duals[sqrt]", "sqrt_compositions", "sqrt_near_zero"}),
     "sqrt derivative regularised": (
-        "elementary", "test_elementary",
+        "elementary", "test_sqrt",
         "return Dual(r, x.der / (2.0 * r))",
         "return Dual(r, x.der / (2.0 * r + 1e-12))",
-        {"log_and_sqrt_near_zero"}),
+        {"sqrt_near_zero"}),
+    "sqrt of a float by exp(log(x) / 2)": (  # accurate to 1e-13, but sqrt(0.0) raises ValueError
+        "elementary", "test_elementary_floats",
+        "    return math.sqrt(x)",
+        "    return math.exp(math.log(x) / 2)",
+        {"log_and_sqrt_of_tiny_floats"}),
     "log derivative sign": (
-        "elementary", "test_elementary",
+        "elementary", "test_exp_log",
         "return Dual(math.log(x.val), x.der / x.val)",
         "return Dual(math.log(x.val), -x.der / x.val)",
-        {"on_duals[log]", "random_compositions", "log_and_sqrt_near_zero"}),
+        {"on_duals[log]", "exp_log_compositions", "log_near_zero"}),
     "derivative returns the Dual": (
-        "forward_sweeps", "test_derivative_gradient",
+        "forward_sweeps", "test_derivative",
         "return float(y.der) if isinstance(y, Dual) else 0.0",
         "return y if isinstance(y, Dual) else 0.0",
         {"derivative_of_single_functions", "derivative_of_compositions", "derivative_returns_a_float"}),
     "derivative evaluates f twice": (
-        "forward_sweeps", "test_derivative_gradient",
+        "forward_sweeps", "test_derivative",
         "    y = f(Dual(x, 1.0))\n",
         "    f(x)\n    y = f(Dual(x, 1.0))\n",
         {"derivative_is_one_forward_sweep"}),
     "derivative of a constant fails": (
-        "forward_sweeps", "test_derivative_gradient",
+        "forward_sweeps", "test_derivative_constant",
         "return float(y.der) if isinstance(y, Dual) else 0.0",
         "return float(y.der)",
         {"derivative_of_a_constant_function"}),
+    "derivative is always 0.0": (
+        "forward_sweeps", "test_derivative_constant",
+        "    y = f(Dual(x, 1.0))\n    return float(y.der) if isinstance(y, Dual) else 0.0",
+        "    return 0.0",
+        {"derivative_of_a_constant_function"}),
     "gradient returns a list": (
-        "forward_sweeps", "test_derivative_gradient",
+        "forward_sweeps", "test_gradient",
         "else 0.0\n    return g",
         "else 0.0\n    return list(g)",
         {"gradient_values", "gradient_accepts_lists_and_arrays"}),
     "gradient seeds every coordinate": (
-        "forward_sweeps", "test_derivative_gradient",
+        "forward_sweeps", "test_gradient",
         "Dual(xj, 1.0 if j == i else 0.0)",
         "Dual(xj, 1.0)",
         {"gradient_values", "gradient_accepts_lists_and_arrays", "gradient_is_one_sweep_per_coordinate"}),
     "forward difference with |h|": (
-        "finite_differences", "test_finite_differences",
+        "finite_differences", "test_forward_difference",
         "return (f(x + h) - f(x)) / h",
         "return (f(x + abs(h)) - f(x)) / abs(h)",
-        {"steps_are_used_as_given"}),
+        {"steps_are_used_as_given[forward_difference]"}),
     "forward difference is central": (
-        "finite_differences", "test_finite_differences",
+        "finite_differences", "test_forward_difference",
         "return (f(x + h) - f(x)) / h",
         "return (f(x + h) - f(x - h)) / (2 * h)",
-        {"forward_difference_formula", "forward_difference_is_first_order", "steps_are_used_as_given",
-         "results_are_floats"}),
+        {"forward_difference_formula", "forward_difference_is_first_order",
+         "steps_are_used_as_given[forward_difference]", "returns_a_float[forward_difference]"}),
+    "central difference divides by 2|h|": (
+        "finite_differences", "test_central_difference",
+        "return (f(x + h) - f(x - h)) / (2 * h)",
+        "return (f(x + h) - f(x - h)) / (2 * abs(h))",
+        {"steps_are_used_as_given[central_difference]"}),
+    "central difference is forward": (
+        "finite_differences", "test_central_difference",
+        "return (f(x + h) - f(x - h)) / (2 * h)",
+        "return (f(x + h) - f(x)) / h",
+        {"central_difference_formula", "central_difference_is_second_order",
+         "steps_are_used_as_given[central_difference]", "returns_a_float[central_difference]"}),
     "newton returns x0": (
-        "newton", "test_newton",
+        "newton", NEWTON,
         "        step = fx / dfx\n",
         "        return x\n        step = fx / dfx\n",
         # every check of newton, also those of properties that a constant answer has (raising, the type)
         CLASSIC | NEWTON_RAISES | {"stops_once_converged", "uses_derivative", "returns_a_float",
                                    "zero_derivative_raises_runtime_error"}),
     "newton returns a Dual": (
-        "newton", "test_newton",
+        "newton", NEWTON,
         "            return x\n    raise",
         "            return Dual(x, 1.0)\n    raise",
-        # and the raising checks whose anchor problem (a cube root, see _solves) it does not solve as a float
-        SLOW_CLASSIC | {"returns_a_float", "stops_once_converged", "honours_max_iter",
-                        "runaway_and_cycling_iterates_raise_runtime_error",
-                        "zero_derivative_raises_runtime_error"}),
+        # every root it finds by a small step, and the raising checks whose anchor problem (a cube root, see
+        # _solves) it does not solve as a float (the cube root of 3 ends on f(x) == 0: returned as a float)
+        STEP_CLASSIC | {"returns_a_float", "stops_once_converged", "uses_derivative", "honours_max_iter",
+                        "zero_derivative_raises_runtime_error",
+                        "runaway_and_cycling_iterates_raise_runtime_error"}),
     "newton ignores tol": (
-        "newton", "test_newton",
+        "newton", "test_newton_converges",
         "if abs(step) <= tol * max(1.0, abs(x)):",
         "if abs(step) <= 1e-12 * max(1.0, abs(x)):",
         {"stops_once_converged"}),
     "newton ignores max_iter": (
-        "newton", "test_newton",
+        "newton", "test_newton_raises",
         "for _ in range(max_iter):",
         "for _ in range(50):",
         {"honours_max_iter"}),
     "newton by finite differences": (
-        "newton", "test_newton",
+        "newton", NEWTON,
         "dfx = derivative(f, x)",
         "dfx = (f(x + 1e-7) - f(x)) / 1e-7",
         {"uses_derivative", "zero_derivative_raises_runtime_error"}),
     "newton raises ValueError": (
-        "newton", "test_newton",
+        "newton", "test_newton_raises",
         'raise RuntimeError(f"newton did not converge',
         'raise ValueError(f"newton did not converge',
         NEWTON_RAISES),
@@ -371,8 +414,9 @@ def _mutant(cell_id: str, old: str, new: str) -> dict:
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_each_hidden_test_catches_its_mutant(name, no_gate):
     cell_id, part, old, new, must_fail = MUTANTS[name]
-    result = harness.run_suite("hw1", student_from_namespace(_mutant(cell_id, old, new)), parts=[part])[part]
-    failed = {test.removeprefix("test_") for test, ok, _ in result.tests if not ok}
+    parts = [part] if isinstance(part, str) else list(part)
+    results = harness.run_suite("hw1", student_from_namespace(_mutant(cell_id, old, new)), parts=parts)
+    failed = {test.removeprefix("test_") for p in parts for test, ok, _ in results[p].tests if not ok}
     assert failed == must_fail, f"{name}: failed {sorted(failed)}"
 
 
@@ -387,78 +431,13 @@ def test_every_hidden_test_is_the_target_of_a_fixture_or_mutant():
 
 
 # ------------------------------------------------------------------------------------------ messages
-def test_failure_messages_show_no_test_code_or_expected_values():
-    messages = []
-    for name in FIXTURE_NAMES:
-        messages += [m for r in results_of(name, gate=False)[1].values() for m in r.messages]
-    assert messages
-    for message in messages:
-        for fragment in ("__import__", "lambda", "type(x)", "hasattr", "calls.append", "m.sin", "getattr"):
-            assert fragment not in message, message
-        assert not re.search(r"\d\.\d{4,}", message), message  # no computed values
 
 
 def test_a_wrong_exception_type_fails_with_a_clear_message():
     results = results_of("newton_zero_derivative_unchecked")[1]
-    assert results["test_newton"].messages == [
+    assert results["test_newton_raises"].messages == [
         "newton for x^2 + 1 from 0, where f'(0) = 0: should raise RuntimeError, but your code raised "
         "ZeroDivisionError (float division by zero)"]
-
-
-# ----------------------------------------------------------------------------------- release and fixtures
-SOLUTION_SNIPPETS = ("self.der * other.val + self.val * other.der", "math.cos(x.val) * x.der",
-                     "x.der / (2.0 * r)", "f(Dual(x, 1.0))", "(f(x + h) - f(x - h)) / (2 * h)",
-                     "abs(step) <= tol", "parent.grad += local * node.grad", "catastrophic", "backward sweep")
-
-
-def test_release_has_no_solutions_and_no_hidden_tests(source):
-    text = RELEASE.read_text(encoding="utf-8")
-    for secret in ("hidden_score", "BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "autograder", *SOLUTION_SNIPPETS):
-        assert secret not in text, secret
-    source_text = SOURCE.read_text(encoding="utf-8")
-    assert all(snippet in source_text for snippet in SOLUTION_SNIPPETS)  # the snippets are real
-    release = _read(RELEASE)
-    assert [c.id for c in release.cells] == [c.id for c in source.cells]
-    for cell in release.cells:
-        meta = _nbg(cell)
-        if meta.get("solution") and cell.cell_type == "code":
-            assert "raise NotImplementedError()" in cell.source
-        if (meta.get("grade") and not meta.get("solution")) or meta.get("locked"):
-            assert cell.metadata.get("editable") is False, cell.id
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
-    assert release.metadata == {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                               "name": "python3"}, "language_info": {"name": "python"}}
-
-
-def test_source_notebook_is_committed_clean(source):
-    for cell in source.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, cell.id
-    assert source.metadata == {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                              "name": "python3"}, "language_info": {"name": "python"}}
-
-
-def test_fixtures_are_the_release_with_student_code():
-    release = _read(RELEASE)
-    for name in FIXTURE_NAMES:
-        nb = _read(FIXTURES / f"{name}.ipynb")
-        assert [c.id for c in nb.cells] == [c.id for c in release.cells], name
-        for mine, theirs in zip(nb.cells, release.cells, strict=True):
-            assert mine.metadata == theirs.metadata, (name, mine.id)
-            if not _nbg(theirs).get("solution"):
-                assert mine.source == theirs.source, (name, mine.id)
-
-
-def test_fixtures_are_up_to_date():
-    spec = importlib.util.spec_from_file_location("make_hw1_fixtures", FIXTURES / "make_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    built = module.build()
-    assert set(built) == set(FIXTURE_NAMES)
-    for name, nb in built.items():
-        assert module.text_of(nb) == (FIXTURES / f"{name}.ipynb").read_text(encoding="utf-8"), \
-            f"{name}.ipynb is stale: run python autograder/fixtures/hw1/make_fixtures.py"
 
 
 # ------------------------------------------------------------------------ visible tests: notebook vs. gate
@@ -484,22 +463,43 @@ def _notebook_visible_passes(namespace: dict, code: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", FIXTURE_NAMES)
-def test_the_suite_replays_the_notebooks_visible_tests(name, source):
-    """visible.failure is None exactly when the notebook's own visible asserts pass (so nbgrader and the
-    engine agree on which cells score 0)."""
-    namespace, _ = load_namespace(_read(FIXTURES / f"{name}.ipynb"), name)
-    student = student_from_namespace(namespace)
-    for gid, cell in grade_test_cells(source).items():
-        in_notebook = _notebook_visible_passes(namespace, _visible_source(cell))
-        in_suite = visible.failure(student, gid) is None
-        assert in_notebook == in_suite, f"{name}/{gid}: notebook {in_notebook}, suite {in_suite}"
-
-
 def test_the_gate_reports_the_visible_assert_message():
     namespace, _ = load_namespace(_read(FIXTURES / "product_rule_wrong.ipynb"), "product_rule_wrong")
-    reason = visible.failure(student_from_namespace(namespace), "test_dual_arithmetic")
+    reason = visible.failure(student_from_namespace(namespace), "test_dual_product")
     assert reason == "Dual(2, 1) * Dual(3, 0.5)  (product rule): the derivative .der: expected 4.0, got 0.5"
+
+
+TYPE_ERROR = "your code raised TypeError (unsupported operand type(s) for "
+#: fixture -> {grade cell: the start of its visible tests' message}: each failing behaviour has its own cell
+#: and its own message, naming the operation that is wrong (a missing __radd__ is never blamed on *).
+GATE_MESSAGES = {
+    "product_rule_wrong": {"test_dual_product": "Dual(2, 1) * Dual(3, 0.5)  (product rule)",
+                           "test_dual_number_right": "Dual(2, 1) * 3: the derivative",
+                           "test_dual_number_left": "2 * Dual(2, 1)  (a number on the left: __rmul__)"},
+    "quotient_rule_sign": {"test_dual_quotient": "Dual(2, 1) / Dual(3, 0.5)  (quotient rule)",
+                           "test_dual_number_left": "1 / Dual(2, 1)  (a number on the left: __rtruediv__)"},
+    "radd_missing": {"test_dual_number_left": TYPE_ERROR + "+"},
+    "rsub_missing": {"test_dual_number_left": TYPE_ERROR + "-"},
+    "rtruediv_missing": {"test_dual_number_left": TYPE_ERROR + "/"},
+    "constant_derivative_wrong": {"test_derivative_constant": "derivative of a constant function"},
+    "newton_no_stopping_test": {"test_newton_raises": "newton for x**2 + 1 (no real root) should raise"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(GATE_MESSAGES))
+def test_each_failing_behaviour_has_its_own_cell_and_message(name, points):
+    namespace, _ = load_namespace(_read(FIXTURES / f"{name}.ipynb"), name)
+    student = student_from_namespace(namespace)
+    failing = {gid: visible.failure(student, gid) for gid in points}
+    failing = {gid: reason for gid, reason in failing.items() if reason is not None}
+    assert set(failing) == set(GATE_MESSAGES[name])
+    for gid, start in GATE_MESSAGES[name].items():
+        assert failing[gid].startswith(start), (gid, failing[gid])
+    # the feedback of nbgrader's hidden cells (and of course grade) lists every failing hidden check
+    _, results = results_of(name)
+    for gid in GATE_MESSAGES[name]:
+        assert results[gid].messages and all("not checked, because a visible test of this cell fails" in m
+                                              for m in results[gid].messages), gid
 
 
 # ------------------------------------------------------------------------- the trusted test machinery
@@ -558,49 +558,3 @@ def test_the_guard_reports_exceptions_as_data_and_lets_time_limits_through():
     refused = StudentError("(lambda ns: ...) returned an object of type function; expected numbers")
     assert common.describe(refused) == "your code returned an object of type function; expected numbers"
     assert "lambda" not in common.describe(StudentError("(lambda ns: (exec('def run(thunk):…"))
-
-
-# ------------------------------------------------------------------------------------------- end to end
-E2E = {"alice": "correct", "bob": "unchanged_release", "carol": "newton_zero_derivative_unchecked",
-       "dave": "product_rule_wrong"}
-SUITE_SOURCE_FRAGMENTS = ("hidden_score", "BEGIN HIDDEN TESTS", "autograder.harness", "__import__",
-                          "expect_duals", "reference_eval", "def test_", "calls.append")
-
-
-@pytest.mark.slow
-def test_nbgrader_end_to_end(tmp_path, points):
-    course = tmp_path / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(ROOT / "solutions" / "hw1", course / "solutions" / "hw1")
-    db = tmp_path / "gradebook.db"
-
-    run_nbgrader(course, ["generate_assignment", "hw1", "--force"], db=db)
-    generated = (course / "assignments" / "hw1" / "hw1.ipynb").read_text(encoding="utf-8")
-    assert generated == RELEASE.read_text(encoding="utf-8"), \
-        "assignments/hw1 is stale: run nbgrader generate_assignment hw1 --force"
-    assert sorted(p.name for p in (course / "assignments" / "hw1").iterdir()) == \
-        sorted(p.name for p in RELEASE.parent.iterdir())
-
-    for student, fixture in E2E.items():
-        folder = course / "submitted" / student / "hw1"
-        folder.mkdir(parents=True)
-        shutil.copy(FIXTURES / f"{fixture}.ipynb", folder / "hw1.ipynb")
-    run_nbgrader(course, ["autograde", "hw1", "--force"], db=db)
-    run_nbgrader(course, ["generate_feedback", "hw1", "--force"], db=db)
-
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{db}") as gb:
-        for student, fixture in E2E.items():
-            got = {gid: gb.find_grade(gid, "hw1", "hw1", student).score for gid in points}
-            assert got == pytest.approx(EXPECTED[fixture], abs=1e-6), student
-
-    carol = (course / "feedback" / "carol" / "hw1" / "hw1.html").read_text(encoding="utf-8")
-    assert "should raise RuntimeError, but your code raised ZeroDivisionError" in carol  # messages reach her
-    for student, fixture in E2E.items():
-        html = (course / "feedback" / student / "hw1" / "hw1.html").read_text(encoding="utf-8")
-        for fragment in SUITE_SOURCE_FRAGMENTS:
-            assert fragment not in html, \
-                f"{fixture}: the feedback shows hidden test source ({fragment!r}); nbgrader_config.py must " \
-                "add nbgrader's ClearHiddenTests to c.GenerateFeedback.preprocessors"

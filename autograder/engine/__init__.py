@@ -28,7 +28,8 @@ Trusted side (never imported by a worker):
 ``grade``       grading one submission (the unit of parallel work, also shipped to Dask)
 ``course``      the instructor's nbgrader course: its folder, ``nbgrader_config.py`` and gradebook
 ``rerun``       content hashes that let a regrade skip unchanged submissions
-``gradebook``   nbgrader bookkeeping: gradebook, autograded notebooks, feedback (parent process only)
+``gradebook``   nbgrader bookkeeping: autograded notebooks and feedback made by nbgrader in the grading
+                processes, the gradebook written in bulk by the parent
 ``outputs``     student outputs of hand-graded cells, reduced to inert content for graders
 ``report``      ``grades.csv``, Gradescope ``results.json``, the summary (atomic writes)
 ``batch_report`` ``report.html`` / ``report.json``: the instructor's view of a batch

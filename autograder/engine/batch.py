@@ -1,12 +1,16 @@
-"""Grading a whole batch: submissions in parallel (processes or a Dask cluster), bookkeeping in the parent.
+"""Grading a whole batch: submissions in parallel (processes or a Dask cluster); the parent only records.
 
 Each submission is one :func:`autograder.engine.grade.grade_submission` task. Tasks run in a process pool
-(``workers`` processes; each drives its own sandboxed workers) or on a Dask cluster (``scheduler``); the
-parent collects results as they finish and, for each finished student, writes the gradebook entry, the
-autograded notebook and feedback (nbgrader), ``results.json``, and rewrites ``grades.csv`` and
-``summary.json`` atomically: a run that is killed keeps every finished student's grade. The final outputs are
-sorted by student id, and a submission's result does not depend on which process graded it or when, so any
-worker count gives the same files.
+(``workers`` processes; each drives its own sandboxed workers) or on a Dask cluster (``scheduler``). The
+grading process also makes nbgrader's artefacts of the submission (autograded notebook, feedback page,
+gradebook values; :func:`autograder.engine.gradebook.render`). The parent collects results as they finish:
+for each it puts the files in place and writes ``results.json``; then, at a checkpoint, it writes every
+collected student into the gradebook in **one transaction** and rewrites the state file, ``grades.csv`` and
+``summary.json`` atomically. A checkpoint comes when no further result is ready for
+``BatchOptions.flush_seconds``, after ``flush_every`` students, at the end and on SIGINT/SIGTERM, so a run
+that is interrupted keeps every finished student's grade, and one that is killed loses at most the last
+fraction of a second. The final outputs are sorted by student id, and a submission's result does not depend
+on which process graded it or when, so any worker count gives the same files.
 
 Inside an nbgrader course (:class:`~autograder.engine.course.Course`) nbgrader's own folders are used:
 ``autograded/<student>/<assignment>/`` and ``feedback/<student>/<assignment>/`` with every file nbgrader's
@@ -48,7 +52,7 @@ from autograder.engine.report import (
     write_final_grades,
     write_results,
 )
-from autograder.engine.rerun import code_hash, hash_files, identity, originals, read_json, submission_hash
+from autograder.engine.rerun import code_hash, hash_files, identity, read_json, submission_hash
 
 #: Exit codes of ``course grade`` (also in ``summary.json``).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -83,6 +87,8 @@ class BatchOptions:
     calibrate: bool = True
     connect_timeout: float = 5.0  # seconds to reach a Dask scheduler
     scheduler_timeout: float = 60.0  # seconds to wait for a Dask worker
+    flush_every: int = 50  # gradebook: one transaction for at most this many finished students ...
+    flush_seconds: float = 0.5  # ... written once no result arrived for this long (or this much later)
 
 
 @dataclass
@@ -97,6 +103,7 @@ class BatchReport:
     rows: list[dict] = field(default_factory=list)
     exit_code: int = EXIT_OK
     others: dict[str, list[str]] = field(default_factory=dict)  # status -> students not graded this run
+    parent: dict = field(default_factory=dict)  # the parent's serial work (see timing_report)
 
     def scores(self) -> dict[str, dict[str, float]]:
         """student -> grade cell -> score (what must not depend on the worker count)."""
@@ -110,21 +117,29 @@ def _failed(task: GradeTask, reason: str) -> SubmissionResult:
 
 
 def make_tasks(assignment: Assignment, submissions: list[Submission],
-               config: SandboxConfig) -> list[GradeTask]:
-    """One task per submission, with the notebooks' bytes (too-large files are refused unread)."""
+               config: SandboxConfig, lazy: bool = False) -> list[GradeTask]:
+    """One task per submission, with the notebooks' bytes (too-large files are refused unread); ``lazy``:
+    only their digests, the bytes are read again where the task runs (a local pool), so the parent's memory
+    does not grow with the number of submissions."""
     tasks = []
     limit = config.limits.notebook_mb
     for sub in submissions:
-        problems, files = list(sub.problems), {}
+        problems, files, paths, digests = list(sub.problems), {}, {}, {}
         for stem, path in sub.notebooks.items():
             files[stem] = None
             if path is None:
                 continue
             try:  # never through a link, never blocking on a FIFO, never more than the cap
-                files[stem] = read_submission_file(path, limit)
+                data = read_submission_file(path, limit)
             except ValueError as exc:
                 problems.append(str(exc))
-        tasks.append(GradeTask(assignment, sub.student, files, problems, config))
+                continue
+            if lazy:
+                paths[stem], digests[stem] = str(path), hashlib.sha256(data).digest()
+            else:
+                files[stem] = data
+        tasks.append(GradeTask(assignment, sub.student, files, problems, config, paths=paths,
+                               digests=digests))
     return tasks
 
 
@@ -151,6 +166,9 @@ class _Batch:
         self.interrupts = interrupts
         self.stream = options.stream or sys.stderr
         self.start = time.monotonic()
+        #: seconds the parent spent: once (setup), and per submission (the rest)
+        self.serial = dict.fromkeys(("setup", "jobs", "collect", "gradebook_write", "tables", "final_tables"),
+                                    0.0)
 
     # ------------------------------------------------------------------ setup
     def _paths(self) -> None:
@@ -223,7 +241,7 @@ class _Batch:
         config = self._config(scratch)
         everyone = discover(o.submissions, assignment, scratch)
         selected = self._select(everyone)
-        tasks_all = make_tasks(assignment, selected, config)
+        tasks_all = make_tasks(assignment, selected, config, lazy=not o.scheduler)
         subs = {s.student: s for s in everyone}
         stamps = {s.student: s.timestamp for s in everyone}
         state_path = out / STATE_FILE
@@ -282,39 +300,63 @@ class _Batch:
             if o.course is not None:
                 workspace = Workspace(o.course.root, scratch / "nbgrader", o.course.config_file, self.db_url,
                                       o.course.course_id, standalone=False)
+                master = o.course.folder("source") / assignment.name
             else:
                 workspace = Workspace(out / "nbgrader", scratch / "nbgrader", o.nbgrader_config, self.db_url,
                                       o.course_id, standalone=True, feedback_dir=out / "feedback")
-            bookkeeper = Bookkeeper(assignment, self.source_dir, workspace, o.feedback)
+                master = None
+            bookkeeper = Bookkeeper(assignment, self.source_dir, workspace, o.feedback, master_dir=master)
 
         progress = None
+        serial = self.serial  # what the parent does one submission at a time, in seconds
+        unsaved: list[SubmissionResult] = []  # collected, not yet in the gradebook and the tables
+        last_save = [time.monotonic()]
+
+        def save() -> None:
+            """One checkpoint: the gradebook entries of every collected student in one transaction, then the
+            state file, grades.csv and summary.json (atomically)."""
+            began = time.perf_counter()
+            batch = list(unsaved)
+            unsaved.clear()
+            failures = bookkeeper.flush() if bookkeeper is not None else {}
+            flushed = time.perf_counter()
+            serial["gradebook_write"] += flushed - began
+            for result in batch:
+                result.timings["gradebook"] = result.timings.get("gradebook", 0.0) + \
+                    (flushed - began) / max(1, len(batch))
+                if result.student in failures:
+                    warnings.append(f"{result.student}: {failures[result.student]}")
+                    gradebook_misses.append(result.student)
+                elif result.student not in gradebook_misses:
+                    new_state["students"][result.student] = {"hash": hashes.get(result.student),
+                                                             "row": rows[result.student]}
+            persist()
+            serial["tables"] += time.perf_counter() - flushed
+            last_save[0] = time.monotonic()
 
         def collect(task: GradeTask, result: SubmissionResult) -> None:
             with self.interrupts.critical():
+                began = time.perf_counter()
                 if bookkeeper is not None:
-                    began = time.perf_counter()
-                    sub = subs.get(result.student)
-                    inner = Path(sub.origin) / assignment.name if sub is not None and sub.origin else None
-                    extras = inner if inner is not None and not inner.is_symlink() and inner.is_dir() \
-                        else None
                     try:
-                        notes = bookkeeper.record(result, stamps.get(result.student), extras=extras,
-                                                  originals=originals(task))
+                        notes = bookkeeper.record(result, stamps.get(result.student))
                     except Exception as exc:  # the gradebook went away mid-batch: keep the grades, say so
                         notes = [f"not recorded in the gradebook ({type(exc).__name__}: "
                                  f"{(str(exc).splitlines() or [''])[0][:200]})"]
                         gradebook_misses.append(result.student)
                     result.timings["gradebook"] = time.perf_counter() - began
                     warnings.extend(f"{result.student}: {n}" for n in notes)
+                result.rendered = None  # its files are in place now; keep the parent's memory flat
+                result.valid_notebooks = {stem: {} for stem in result.valid_notebooks}
                 write_results(out, assignment, result)
                 warnings.extend(f"{result.student}: {w}" for w in result.warnings)
                 results.append(result)
                 rows[result.student] = result_row(assignment, result, identity(subs[result.student])) \
                     if result.student in subs else result_row(assignment, result)
-                if result.student not in gradebook_misses:
-                    new_state["students"][result.student] = {"hash": hashes.get(result.student),
-                                                             "row": rows[result.student]}
-                persist()
+                unsaved.append(result)
+                serial["collect"] += time.perf_counter() - began
+                if len(unsaved) >= o.flush_every or time.monotonic() - last_save[0] >= o.flush_seconds:
+                    save()
             progress.update(f"{result.student} {result.score:g}/{assignment.max_score:g}"
                             + ("" if result.status == "graded" else " (failed)"))
 
@@ -325,22 +367,40 @@ class _Batch:
                     if o.scheduler else ProcessPool(workers, config, len(tasks))
                 if o.calibrate:
                     self._calibrate(pool, config)
-            finished = pool.run(tasks) if pool is not None else iter(())
             if bookkeeper is not None:
-                prepare(bookkeeper)  # overlaps with the first submissions being graded
+                began = time.perf_counter()
+                prepare(bookkeeper)  # while the grading processes warm up
+                serial["setup"] += time.perf_counter() - began
+                began = time.perf_counter()
+                for task in tasks:  # what each grading process needs to make nbgrader's artefacts itself
+                    sub = subs.get(task.student)
+                    inner = Path(sub.origin) / assignment.name if sub is not None and sub.origin else None
+                    extras = inner if inner is not None and not inner.is_symlink() and inner.is_dir() \
+                        else None
+                    task.render = bookkeeper.job(task.student, stamps.get(task.student), extras)
+                serial["jobs"] += time.perf_counter() - began
+            finished = pool.run(tasks, idle=o.flush_seconds) if pool is not None else iter(())
             progress = Progress(len(tasks), f"grading {assignment.name}", self.stream, enabled=o.progress)
             if pool is not None:
                 for task, outcome in finished:
+                    if task is None:  # nothing more is ready: write what was collected
+                        if unsaved:
+                            with self.interrupts.critical():
+                                save()
+                        continue
                     if not isinstance(outcome, SubmissionResult):
                         outcome = _failed(task, outcome)
                     collect(task, outcome)
+            with self.interrupts.critical():
+                save()
             progress.close()
         except KeyboardInterrupt:
             if pool is not None:
                 pool.close(kill=True)
                 pool = None
             status.update(exit=EXIT_INTERRUPTED, state="interrupted")
-            persist()
+            with self.interrupts.critical():
+                save()  # every collected student reaches the gradebook and the tables
             raise
         except BaseException:  # a gradebook that cannot be used, a full disk: stop now, not after the batch
             if pool is not None:
@@ -350,6 +410,9 @@ class _Batch:
         finally:
             if pool is not None:
                 pool.close()
+            if bookkeeper is not None:
+                bookkeeper.close()
+        began = time.perf_counter()  # the end-of-run tables grow with the number of students too
         self._others(rows, others, subs, new_state["students"], bookkeeper)
         results.sort(key=lambda r: r.student)
         failed = any(r.status != "graded" for r in results) or bool(gradebook_misses)
@@ -357,10 +420,14 @@ class _Batch:
         if bookkeeper is not None:
             self._final_grades(warnings)
         persist()
+        serial["final_tables"] += time.perf_counter() - began
         seconds = time.monotonic() - self.start
         report = BatchReport(assignment, results, seconds, out, label, sorted(set(warnings)),
                              rows=sorted(rows.values(), key=lambda r: str(r["student_id"])),
-                             exit_code=status["exit"], others={k: v for k, v in others.items() if v})
+                             exit_code=status["exit"], others={k: v for k, v in others.items() if v},
+                             parent={"serial": dict(self.serial),
+                                     "transactions": bookkeeper.transactions if bookkeeper else 0,
+                                     "students_written": bookkeeper.written if bookkeeper else 0})
         text = summary(assignment, results, seconds, label, report.others)
         notes = "".join(f"warning: {w}\n" for w in report.warnings)
         atomic_write(out / "summary.txt", text + "\n" + notes)
@@ -469,11 +536,16 @@ def _redact(url: str) -> str:
 
 
 def timing_report(report: BatchReport) -> dict:
-    """Where the time went (sums and means per phase) and how large the sandboxed workers got."""
-    phases = ["kernel_start", "execution", "hidden_tests", "gradebook", "grading_total"]
+    """Where the time went (sums and means per phase), how large the sandboxed workers got, and what the
+    parent did one submission at a time (``parent_serial_seconds``: collecting results, putting files in
+    place, gradebook transactions, tables; ``setup_seconds`` is once per run)."""
+    phases = ["kernel_start", "execution", "hidden_tests", "render", "gradebook", "grading_total"]
     per = {p: [r.timings.get(p, 0.0) for r in report.results] for p in phases}
     rss = [r.peak_rss_kb for r in report.results if r.peak_rss_kb]
     sandboxes = {tuple(r.sandbox.get("steps", [])): r.sandbox for r in report.results if r.sandbox}
+    serial = report.parent.get("serial", {})
+    serial_total = sum(v for k, v in serial.items() if k != "setup")
+    n = len(report.results)
     return {
         "submissions": len(report.results),
         "seconds": round(report.seconds, 3),
@@ -483,6 +555,12 @@ def timing_report(report: BatchReport) -> dict:
         "worker_peak_rss_mib": {"max": round(max(rss) / 1024, 1) if rss else 0.0,
                                 "mean": round(statistics.fmean(rss) / 1024, 1) if rss else 0.0},
         "sandbox": [s for s in sandboxes.values()][:3],
+        "parent_serial_seconds": {"total": round(serial_total, 4),
+                                  "per_submission": round(serial_total / n, 5) if n else 0.0,
+                                  "parts": {k: round(v, 4) for k, v in serial.items() if k != "setup"},
+                                  "setup_seconds": round(serial.get("setup", 0.0), 3)},
+        "gradebook_transactions": report.parent.get("transactions", 0),
+        "gradebook_students_written": report.parent.get("students_written", 0),
         "per_student": {r.student: {**{p: round(r.timings.get(p, 0.0), 4) for p in phases},
                                     "peak_rss_mib": round(r.peak_rss_kb / 1024, 1)} for r in report.results},
     }

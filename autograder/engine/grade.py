@@ -2,15 +2,19 @@
 
 :func:`grade_submission` takes a :class:`GradeTask` (plain data: the notebooks' bytes travel with it, so a
 Dask worker on another machine needs only the course installed) and returns a :class:`SubmissionResult`.
-It never raises for anything a student did: every problem ends up as a one-line reason.
+It never raises for anything a student did: every problem ends up as a one-line reason. When the task carries
+a render job (``course grade`` with nbgrader bookkeeping), the same process then makes nbgrader's autograded
+notebook, feedback page and gradebook values for the submission (:func:`autograder.engine.gradebook.render`;
+nbgrader only reads the notebook, no student code runs), so the parent only has to record them.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from autograder import harness
 from autograder.engine.notebooks import (
@@ -35,6 +39,26 @@ class GradeTask:
     notebooks: dict[str, bytes | None]  # notebook stem -> file contents (None: missing)
     problems: list[str]
     config: SandboxConfig
+    render: Any = None  # autograder.engine.gradebook.RenderJob: make nbgrader's artefacts here too
+    #: notebooks whose bytes are read where the task runs (a local pool: the parent keeps only their digests)
+    paths: dict[str, str] = field(default_factory=dict)
+    digests: dict[str, bytes] = field(default_factory=dict)  # stem -> sha256 of the bytes at discovery
+
+    def loaded(self) -> GradeTask:
+        """This task with the bytes of every notebook (those left as paths are read now, the way discovery
+        read them: never through a link, never more than the cap)."""
+        if not self.paths:
+            return self
+        from autograder.engine.inputs import read_submission_file
+
+        files, problems = dict(self.notebooks), list(self.problems)
+        for stem, path in self.paths.items():
+            try:
+                files[stem] = read_submission_file(Path(path), self.config.limits.notebook_mb)
+            except ValueError as exc:
+                files[stem] = None
+                problems.append(str(exc))
+        return replace(self, notebooks=files, problems=problems, paths={})
 
 
 @dataclass
@@ -75,6 +99,7 @@ class SubmissionResult:
     peak_rss_kb: int = 0
     sandbox: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # for the instructor (suite/config problems)
+    rendered: Any = None  # autograder.engine.gradebook.Rendered, when the task asked for it
 
     @property
     def score(self) -> float:
@@ -91,6 +116,7 @@ def _humanize(test_name: str) -> str:
 
 def grade_submission(task: GradeTask) -> SubmissionResult:
     """Run the hidden suite against one submission in a sandboxed worker; never raises for student faults."""
+    task = task.loaded()
     assignment = task.assignment
     started = time.perf_counter()
     problems = list(task.problems)
@@ -169,10 +195,30 @@ def grade_submission(task: GradeTask) -> SubmissionResult:
         warnings.append(f"hidden tests for parts that are not autograded cells of the source: {unknown}")
     reason = _reason(problems, notes, out)
     timings["grading_total"] = time.perf_counter() - started
-    return SubmissionResult(task.student, status, reason, out, _dedupe(notes),
-                            {stem: for_nbgrader(nb, assignment, stem) for stem, nb in notebooks.items()},
-                            timings, peak,
-                            sandbox, warnings)
+    result = SubmissionResult(task.student, status, reason, out, _dedupe(notes),
+                              {stem: for_nbgrader(nb, assignment, stem) for stem, nb in notebooks.items()},
+                              timings, peak, sandbox, warnings)
+    if task.render is not None:
+        _render(task, result)
+    return result
+
+
+def _render(task: GradeTask, result: SubmissionResult) -> None:
+    """nbgrader's artefacts of the graded submission, made in this process (``result.rendered``); a failure
+    leaves them to the parent's plain fallback and says so."""
+    from autograder.engine.gradebook import render
+    from autograder.engine.rerun import originals
+
+    began = time.perf_counter()
+    try:
+        result.rendered = render(task.assignment, task.render, result, originals(task))
+    except Exception as exc:  # nbgrader on this host: the scores are recorded all the same
+        first = (str(exc).splitlines() or [""])[0][:200]
+        result.warnings.append(f"nbgrader's autograded notebook and feedback could not be made "
+                               f"({type(exc).__name__}: {first})")
+    result.timings["render"] = time.perf_counter() - began
+    if result.rendered is not None:  # the parent needs only which notebooks were valid
+        result.valid_notebooks = {stem: {} for stem in result.valid_notebooks}
 
 
 def _dedupe(lines: list[str]) -> list[str]:

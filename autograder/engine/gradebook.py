@@ -1,20 +1,34 @@
-"""nbgrader bookkeeping for the engine's results; runs in the parent process only, one student at a time.
+"""nbgrader bookkeeping: artefacts made where a submission is graded, the gradebook written in bulk.
 
 nbgrader keeps doing what it is good at: the gradebook (SQLite by default, any SQLAlchemy URL), submission
 records, manually graded cells, autograded notebooks for formgrader, feedback, ``nbgrader export``. What it no
 longer does is run code: its autograde pipeline is configured with :class:`EngineScores` in place of
 ``Execute``, so no student code and no hidden test ever runs in a kernel. Instead, each autograded test cell
 receives the engine's result as its output (the pass/fail lines and the score as the cell's value, which is
-how nbgrader records partial credit); hidden-test regions are removed from the cells. The scores are then
-written once more directly (``Gradebook.find_grade``) so that submissions nbgrader cannot process (missing or
-broken notebooks) get their grades too.
+how nbgrader records partial credit); hidden-test regions are removed from the cells.
 
-Only the parent process writes, one student at a time, and SQLite gradebooks are additionally guarded by a
-file lock, so concurrent ``course grade`` runs on one gradebook do not interleave their writes.
+The work is split in two, so that the parent does almost nothing one submission at a time:
+
+* **Where the submission was graded** (a pool process or a Dask worker, the trusted side), :func:`render` runs
+  nbgrader's own ``autograde`` and ``generate_feedback`` for that one student against a *private* course: a
+  scratch folder and SQLite gradebook of the grading process, made once per process from a
+  :class:`RenderSpec` (the assignment's source notebooks, the course's ``nbgrader_config.py``, the due date)
+  and holding, for the student being rendered, the manual scores, extra credit, comments and extension the
+  course's gradebook had when the batch started (:meth:`Bookkeeper.job`). The result (:class:`Rendered`) is
+  plain data: the files of ``autograded/<student>/<assignment>/`` and ``feedback/<student>/<assignment>/``
+  exactly as nbgrader wrote them, and the values nbgrader's autograde wrote into the private gradebook (auto
+  scores, automatic comments, late penalties).
+* **The parent** (:class:`Bookkeeper`) puts those files in place (a folder swap) and queues the values;
+  :meth:`Bookkeeper.flush` writes every queued student into the course's gradebook in **one transaction**
+  (SQLAlchemy through nbgrader's ORM; SQLite additionally guarded by a file lock, so concurrent ``course
+  grade`` runs on one gradebook do not interleave their writes; PostgreSQL takes concurrent transactions).
+  Only automatic fields are written (``auto_score``, ``needs_manual_grade``, ``auto_comment``, the late
+  penalty, the submission's timestamp): manual scores, comments and extra credit are never touched.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import html
@@ -23,9 +37,12 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -141,20 +158,25 @@ IGNORED = (".ipynb_checkpoints", "__pycache__", "feedback", ".DS_Store")
 #: Largest total size of the non-notebook files copied from one submission folder.
 EXTRA_BYTES = 50 << 20
 
+#: A folder's files as plain data: relative path -> (bytes, permission bits).
+Files = dict[str, tuple[bytes, int]]
 
-def copy_extras(source: Path, target: Path) -> list[str]:
-    """Copy the regular non-notebook files of a submission folder (``timestamp.txt``,
-    ``submission_secret.txt``, data files) as nbgrader's autograde would; links are refused, not followed.
-    Returns notes about what was left out."""
-    notes, total = [], 0
-    found = []
-    for folder, dirs, files in os.walk(source, followlinks=False):  # linked folders are never entered
+
+def read_extras(source: Path, notebooks: bool = False) -> tuple[Files, list[str]]:
+    """The regular files of a submission folder that nbgrader's autograde copies along (``timestamp.txt``,
+    ``submission_secret.txt``, data files; notebooks only if ``notebooks``); links are refused, not followed.
+    Returns the files and notes about what was left out."""
+    notes: list[str] = []
+    found: list[Path] = []
+    files: Files = {}
+    total = 0
+    for folder, dirs, names in os.walk(source, followlinks=False):  # linked folders are never entered
         dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.startswith(".ipynb"))
-        found += [Path(folder) / f for f in sorted(files)]
+        found += [Path(folder) / f for f in sorted(names)]
         found += [Path(folder) / d for d in dirs if (Path(folder) / d).is_symlink()]
     for path in found:
         rel = path.relative_to(source)
-        if rel.name in IGNORED or path.suffix == ".ipynb":
+        if rel.name in IGNORED or (path.suffix == ".ipynb" and not notebooks):
             continue
         if path.is_symlink():
             notes.append(f"{rel} is a link and was not copied")
@@ -165,10 +187,47 @@ def copy_extras(source: Path, target: Path) -> list[str]:
         if total > EXTRA_BYTES:
             notes.append(f"{rel} and later files were not copied (more than {EXTRA_BYTES >> 20} MiB)")
             break
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)
-    return notes
+        files[rel.as_posix()] = (path.read_bytes(), 0o644)
+    return files, notes
+
+
+def read_folder(folder: Path) -> Files:
+    """Every regular file under ``folder`` with its permission bits (what nbgrader wrote there)."""
+    files: Files = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            files[path.relative_to(folder).as_posix()] = (path.read_bytes(), path.stat().st_mode & 0o7777)
+    return files
+
+
+def write_files(folder: Path, files: Files, modes: bool = True) -> None:
+    """Write ``files`` under ``folder`` (paths are relative and never leave it)."""
+    for rel, (data, mode) in files.items():
+        target = folder / rel
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise ValueError(f"refusing to write {rel!r} outside {folder}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        if modes:
+            os.chmod(target, mode)
+
+
+def replace_folder(folder: Path, files: Files) -> None:
+    """Make ``folder`` hold exactly ``files``: written beside it first, then swapped in (``os.replace``), as
+    nbgrader's ``--force`` replaces a student's autograded or feedback folder."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        write_files(fresh, files)
+        os.chmod(fresh, 0o755)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(fresh, folder)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass
@@ -179,7 +238,7 @@ class Workspace:
     ----------
     root : Path
         nbgrader's ``CourseDirectory.root``: the instructor's course, or the engine's own scratch course
-        (``OUT/nbgrader``) when grading a folder outside any course.
+        (``OUT/nbgrader``) when grading a folder outside any course, or a grading process's private course.
     staging : Path
         The engine's own folder (in its scratch space) holding each student's copy handed to nbgrader's
         autograde as ``submitted_directory``; the course's ``submitted/`` is never written.
@@ -203,8 +262,80 @@ class Workspace:
     feedback_dir: Path | None = None
 
 
-class Bookkeeper:
-    """Writes results into the gradebook and produces autograded notebooks and feedback with nbgrader.
+@dataclass(frozen=True)
+class RenderSpec:
+    """What a grading process needs to make nbgrader's artefacts of one assignment (plain data, shipped with
+    every task; the private course it describes is built once per process and reused).
+
+    Attributes
+    ----------
+    assignment, course_id : str
+    source_files : Files
+        The assignment's nbgrader source folder (hidden-test regions are stripped before nbgrader sees them).
+    master_files : Files
+        The non-notebook files of the course's ``source/<assignment>/`` that nbgrader's autograde copies into
+        every autograded folder.
+    config_text : str or None
+        The course's ``nbgrader_config.py``.
+    duedate : str or None
+        The assignment's due date in the course's gradebook (ISO, UTC).
+    feedback : bool
+        Make the feedback pages.
+    key : str
+        Identifies the spec (the private course is rebuilt when it changes).
+    alembic_version : str or None
+        The gradebook schema's version, as nbgrader stamps a new gradebook (read from the course's, so that
+        no grading process has to ask ``alembic`` in a subprocess, as nbgrader does, which costs seconds).
+    workdir : str or None
+        The batch's scratch folder: a grading process on the same machine makes its private course there,
+        inside what the sandbox denies to student code (elsewhere, e.g. on a Dask worker, in the system's
+        temporary folder, hidden by the sandbox's private root).
+    """
+
+    assignment: str
+    course_id: str
+    source_files: Files
+    master_files: Files
+    config_text: str | None
+    duedate: str | None
+    feedback: bool
+    key: str
+    workdir: str | None = None
+    alembic_version: str | None = None
+
+
+@dataclass
+class RenderJob:
+    """One student's part of the rendering: the spec, the submission's timestamp and other files, and what the
+    course's gradebook held for the student when the batch started (``prior``: ``grades`` and ``comments`` by
+    ``(notebook, cell)``, ``extension`` in seconds)."""
+
+    spec: RenderSpec
+    timestamp: str | None = None
+    extras: Files = field(default_factory=dict)
+    prior: dict = field(default_factory=dict)
+
+
+@dataclass
+class Rendered:
+    """nbgrader's artefacts for one student, made where the submission was graded.
+
+    ``autograded`` is ``None`` when nbgrader's autograde could not process the submission; ``grades`` maps
+    ``(notebook, cell)`` to the ``auto_score`` nbgrader wrote, ``comments`` to the ``auto_comment``,
+    ``penalties`` maps a notebook to its late penalty; ``seconds`` is the time it took.
+    """
+
+    autograded: Files | None
+    feedback: Files
+    grades: dict[tuple[str, str], float | None]
+    comments: dict[tuple[str, str], str | None]
+    penalties: dict[str, float | None]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Nbgrader:
+    """nbgrader's own ``generate_assignment``, ``autograde`` and ``generate_feedback`` on one workspace.
 
     Parameters
     ----------
@@ -227,7 +358,6 @@ class Bookkeeper:
         self.feedback = feedback
         self.api = None
         self.engine_scores = None
-        self.warnings: list[str] = []
 
     # -------------------------------------------------------------- setup
     def _config(self, generating: bool = False):
@@ -293,6 +423,8 @@ class Bookkeeper:
         self.api.log.setLevel("ERROR")
         with self._locked(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if sqlite is not None and not sqlite.exists():
+                _new_gradebook(self.db_url, _alembic_head())
             if not self._assignment_known():
                 self._generate()
 
@@ -342,77 +474,6 @@ class Bookkeeper:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    # -------------------------------------------------------------- per student
-    def _stage(self, result: SubmissionResult, timestamp: str | None, extras: Path | None,
-               originals: dict[str, dict] | None) -> tuple[Path, list[str]]:
-        """The copy of one submission that nbgrader's autograde reads (in the engine's staging folder)."""
-        from autograder.engine.outputs import with_student_outputs
-
-        folder = self.ws.staging / "submitted" / result.student / self.assignment.name
-        if folder.exists():  # left by this run (a student graded twice in one run)
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        notes = copy_extras(extras, folder) if extras is not None and extras.is_dir() else []
-        for stem, notebook in result.valid_notebooks.items():
-            merged = with_student_outputs(notebook, (originals or {}).get(stem), self._manual(stem))
-            (folder / f"{stem}.ipynb").write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
-        if timestamp and not (folder / "timestamp.txt").is_file():
-            (folder / "timestamp.txt").write_text(timestamp + "\n")
-        return folder, notes
-
-    def record(self, result: SubmissionResult, timestamp: str | None = None, extras: Path | None = None,
-               originals: dict[str, dict] | None = None) -> list[str]:
-        """Write one student's results (gradebook, autograded notebook, feedback); returns notes.
-
-        Parameters
-        ----------
-        result : SubmissionResult
-        timestamp : str, optional
-            The submission's ``timestamp.txt`` content.
-        extras : Path, optional
-            The student's submission folder: its other files (``timestamp.txt``, ``submission_secret.txt``)
-            are copied along, as nbgrader does, so that ``release_feedback`` and ``fetch_feedback`` work.
-        originals : dict, optional
-            The submitted notebooks (stem -> JSON) whose inert outputs of hand-graded cells are kept.
-        """
-        assert self.api is not None, "call prepare() first"
-        name, student = self.assignment.name, result.student
-        _, notes = self._stage(result, timestamp, extras, originals)
-        summary = summary_lines(result)
-        for stem in self.assignment.notebooks:
-            self.engine_scores.pending[(student, stem)] = {
-                "cells": {c.grade_id: {"score": c.score, "lines": _lines(c)}
-                          for c in result.cells.values() if c.notebook == stem},
-                "summary": summary,
-                "manual": self._manual(stem),
-            }
-        autograded = False
-        with self._locked(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if result.valid_notebooks:
-                outcome = self._step("autograde", self.api.autograde, name, student, force=True, create=True)
-                autograded = outcome is None
-                if outcome:
-                    notes.append(f"nbgrader could not process the submission: {outcome}")
-            self._write_scores(result)
-        for stem in self.assignment.notebooks:
-            self.engine_scores.pending.pop((student, stem), None)
-        if self.feedback:
-            target = self.feedback_folder(student)
-            outcome = self._step("generate_feedback", self.api.generate_feedback, name, student,
-                                 force=True) if autograded else "not autograded"
-            for stem in self.assignment.notebooks:
-                page = target / f"{stem}.html"
-                if outcome or not page.is_file():
-                    atomic_write(page, fallback_feedback(self.assignment, result, stem))
-            if outcome and autograded:
-                notes.append(f"nbgrader generate_feedback failed ({outcome}); wrote a plain feedback page")
-        return notes
-
-    def _manual(self, stem: str) -> set[str]:
-        """Grade ids of the source notebook's hand-graded cells (whose student outputs graders see)."""
-        return {c.grade_id for c in self.assignment.manual_cells if c.notebook == stem}
-
     def feedback_folder(self, student: str) -> Path:
         """``<feedback>/<student>/<assignment>`` as nbgrader's ``generate_feedback`` writes it."""
         return Path(self.api.coursedir.format_path(self.api.coursedir.feedback_directory, student,
@@ -422,6 +483,154 @@ class Bookkeeper:
         """``<autograded>/<student>/<assignment>`` as nbgrader's ``autograde`` writes it."""
         return Path(self.api.coursedir.format_path(self.api.coursedir.autograded_directory, student,
                                                    self.assignment.name))
+
+    def _manual(self, stem: str) -> set[str]:
+        """Grade ids of the source notebook's hand-graded cells (whose student outputs graders see)."""
+        return {c.grade_id for c in self.assignment.manual_cells if c.notebook == stem}
+
+    # -------------------------------------------------------------- one student (private course)
+    @classmethod
+    def private(cls, assignment: Assignment, spec: RenderSpec) -> Nbgrader:
+        """A private course of this process for ``spec`` (scratch folder and SQLite gradebook), ready to
+        render. The source notebooks are removed again once nbgrader has read them."""
+        local = Path(spec.workdir) if spec.workdir and Path(spec.workdir).is_dir() else None
+        base = Path(tempfile.mkdtemp(prefix=f"render-{os.getpid()}-", dir=local))
+        atexit.register(shutil.rmtree, base, True)
+        source = base / "source-notebooks" / spec.assignment
+        source.mkdir(parents=True)
+        write_files(source, spec.source_files, modes=False)
+        root = base / "course"
+        write_files(root / "source" / spec.assignment, spec.master_files, modes=False)
+        config_file = None
+        if spec.config_text is not None:
+            config_file = base / "config" / "nbgrader_config.py"
+            config_file.parent.mkdir()
+            config_file.write_text(spec.config_text, encoding="utf-8")
+        ws = Workspace(root, base / "staging", config_file, f"sqlite:///{base / 'gradebook.db'}",
+                       spec.course_id, standalone=True, feedback_dir=root / "feedback")
+        _new_gradebook(ws.db_url, spec.alembic_version or _alembic_head())
+        steps = cls(assignment, source, ws, spec.feedback)
+        try:
+            steps.prepare()
+        finally:  # the solutions are needed only to make the private gradebook
+            shutil.rmtree(source, ignore_errors=True)
+            shutil.rmtree(ws.staging / "source", ignore_errors=True)
+        if spec.duedate:
+            from nbgrader.api import Gradebook
+
+            with warnings.catch_warnings(), Gradebook(steps.db_url, steps.course_id) as gb:
+                warnings.simplefilter("ignore")
+                gb.update_or_create_assignment(spec.assignment, duedate=spec.duedate)
+        return steps
+
+    def _stage(self, result: SubmissionResult, timestamp: str | None, extras: Files,
+               originals: dict[str, dict] | None) -> Path:
+        """The copy of one submission that nbgrader's autograde reads (in the staging folder)."""
+        from autograder.engine.outputs import with_student_outputs
+
+        folder = self.ws.staging / "submitted" / result.student / self.assignment.name
+        if folder.exists():  # left by an earlier rendering of this student
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        write_files(folder, {k: v for k, v in extras.items() if not k.endswith(".ipynb")}, modes=False)
+        for stem, notebook in result.valid_notebooks.items():
+            merged = with_student_outputs(notebook, (originals or {}).get(stem), self._manual(stem))
+            (folder / f"{stem}.ipynb").write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
+        if timestamp and not (folder / "timestamp.txt").is_file():
+            (folder / "timestamp.txt").write_text(timestamp + "\n")
+        return folder
+
+    def _seed(self, student: str, timestamp: str | None, prior: dict) -> None:
+        """The student's submission in the private gradebook with what the course's gradebook held (manual
+        scores, extra credit, comments, extension), so nbgrader's steps see what they would see there."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        name = self.assignment.name
+        grades, comments = prior.get("grades", {}), prior.get("comments", {})
+        with Gradebook(self.db_url, self.course_id) as gb:
+            gb.update_or_create_student(student)
+            with contextlib.suppress(MissingEntry):
+                gb.remove_submission(name, student)
+            extra = {}
+            if timestamp:
+                with contextlib.suppress(Exception):  # an unreadable timestamp is nbgrader's to ignore
+                    from nbgrader.utils import parse_utc
+
+                    extra["timestamp"] = parse_utc(timestamp)
+            submission = gb.add_submission(name, student, **extra)
+            if prior.get("extension") is not None:
+                submission.extension = timedelta(seconds=float(prior["extension"]))
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    manual, extra_credit = grades.get((notebook.name, grade.name), (None, None))
+                    grade.manual_score, grade.extra_credit = manual, extra_credit
+                for comment in notebook.comments:
+                    comment.manual_comment = comments.get((notebook.name, comment.name))
+            gb.db.commit()
+
+    def render(self, result: SubmissionResult, job: RenderJob, originals: dict[str, dict] | None) -> Rendered:
+        """nbgrader's autograde and feedback of one student in this private course; what they wrote."""
+        from nbgrader.api import Gradebook
+
+        began = time.perf_counter()
+        name, student = self.assignment.name, result.student
+        staged = self._stage(result, job.timestamp, job.extras, originals)
+        notes: list[str] = []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._seed(student, job.timestamp, job.prior)
+                summary = summary_lines(result)
+                for stem in self.assignment.notebooks:
+                    self.engine_scores.pending[(student, stem)] = {
+                        "cells": {c.grade_id: {"score": c.score, "lines": _lines(c)}
+                                  for c in result.cells.values() if c.notebook == stem},
+                        "summary": summary,
+                        "manual": self._manual(stem),
+                    }
+                outcome = self._step("autograde", self.api.autograde, name, student, force=True, create=True)
+                autograded = outcome is None
+                if outcome:
+                    notes.append(f"nbgrader could not process the submission: {outcome}")
+                with Gradebook(self.db_url, self.course_id) as gb:
+                    write_engine_scores(gb, self.assignment, result)
+                    gb.db.commit()
+                for stem in self.assignment.notebooks:
+                    self.engine_scores.pending.pop((student, stem), None)
+                feedback: Files = {}
+                if self.feedback:
+                    target = self.feedback_folder(student)
+                    shutil.rmtree(target, ignore_errors=True)
+                    outcome = self._step("generate_feedback", self.api.generate_feedback, name, student,
+                                         force=True) if autograded else "not autograded"
+                    feedback = read_folder(target) if target.is_dir() else {}
+                    for stem in self.assignment.notebooks:
+                        page = f"{stem}.html"
+                        if outcome or page not in feedback:
+                            plain = fallback_feedback(self.assignment, result, stem)
+                            feedback[page] = (plain.encode(), 0o644)
+                    if outcome and autograded:
+                        notes.append(f"nbgrader generate_feedback failed ({outcome}); wrote a plain feedback "
+                                     "page")
+                folder = self.autograded_folder(student)
+                files = read_folder(folder) if autograded and folder.is_dir() else None
+                grades, comments, penalties = {}, {}, {}
+                with Gradebook(self.db_url, self.course_id) as gb:
+                    submission = gb.find_submission(name, student)
+                    for notebook in submission.notebooks:
+                        for grade in notebook.grades:
+                            grades[(notebook.name, grade.name)] = grade.auto_score
+                        for comment in notebook.comments:
+                            comments[(notebook.name, comment.name)] = comment.auto_comment
+                        penalties[notebook.name] = notebook.late_submission_penalty
+                    gb.remove_submission(name, student)
+        finally:
+            for stem in self.assignment.notebooks:
+                self.engine_scores.pending.pop((student, stem), None)
+            shutil.rmtree(staged, ignore_errors=True)
+            shutil.rmtree(self.autograded_folder(student), ignore_errors=True)
+            shutil.rmtree(self.feedback_folder(student), ignore_errors=True)
+        return Rendered(files, feedback, grades, comments, penalties, notes, time.perf_counter() - began)
 
     def _step(self, what: str, fn, *args, **kwargs) -> str | None:
         """Run one nbgrader API call; ``None`` on success, else a one-line reason."""
@@ -438,28 +647,381 @@ class Bookkeeper:
             return None
         return _error_line(outcome)
 
-    def _write_scores(self, result: SubmissionResult) -> None:
-        """The engine's auto scores, directly (also for submissions nbgrader could not process). Manual
-        scores, comments and extra credit are never touched."""
-        from nbgrader.api import Gradebook, MissingEntry
 
-        name, student = self.assignment.name, result.student
-        with Gradebook(self.db_url, self.course_id) as gb:
-            gb.update_or_create_student(student)
+def _alembic_head() -> str:
+    """The gradebook schema version nbgrader stamps a new gradebook with (its ``alembic heads``, read
+    in-process instead of in a subprocess)."""
+    import nbgrader
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
+
+
+def _new_gradebook(db_url: str, version: str) -> None:
+    """An empty gradebook stamped with schema ``version``: what nbgrader's ``Gradebook`` makes of a new
+    database, without its ``alembic heads`` subprocess."""
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url, future=True)
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+    finally:
+        engine.dispose()
+
+
+def write_engine_scores(gb, assignment: Assignment, result: SubmissionResult) -> None:
+    """The engine's auto scores into an open gradebook (also for submissions nbgrader could not process);
+    manual scores, comments and extra credit are never touched. No commit."""
+    from nbgrader.api import MissingEntry
+
+    name, student = assignment.name, result.student
+    gb.update_or_create_student(student)
+    try:
+        gb.find_submission(name, student)
+    except MissingEntry:
+        gb.add_submission(name, student)
+    for cell in assignment.cells:
+        grade = gb.find_grade(cell.grade_id, cell.notebook, name, student)
+        if cell.auto:
+            grade.auto_score = result.cells[cell.grade_id].score if cell.grade_id in result.cells else 0.0
+            grade.needs_manual_grade = grade.manual_score is not None
+        elif cell.notebook not in result.valid_notebooks:
+            grade.auto_score = 0.0  # nothing submitted to grade by hand
+            grade.needs_manual_grade = False
+
+
+#: Private courses of this process, by :attr:`RenderSpec.key`.
+_PRIVATE: dict[str, Nbgrader] = {}
+
+
+def render(assignment: Assignment, job: RenderJob, result: SubmissionResult,
+           originals: dict[str, dict] | None = None) -> Rendered | None:
+    """nbgrader's artefacts of one graded submission, made in this (grading) process; ``None`` when there is
+    no notebook to process. Runs no student code: nbgrader only reads the notebook."""
+    if not result.valid_notebooks:
+        return None
+    steps = _PRIVATE.get(job.spec.key)
+    if steps is None:
+        steps = _PRIVATE[job.spec.key] = Nbgrader.private(assignment, job.spec)
+    return steps.render(result, job, originals)
+
+
+@dataclass
+class Entry:
+    """One student's queued gradebook values: ``grades`` maps ``(notebook, cell)`` to ``(auto_score,
+    needs_manual_grade)`` (``None``: nbgrader's rule, needed when a manual score exists or no auto score)."""
+
+    student: str
+    timestamp: str | None
+    grades: dict[tuple[str, str], tuple[float | None, bool | None]]
+    comments: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    penalties: dict[str, float | None] = field(default_factory=dict)
+
+
+class Bookkeeper:
+    """The parent's side: puts each student's rendered files in place and writes the gradebook in bulk.
+
+    Parameters
+    ----------
+    assignment : Assignment
+    source_dir : Path
+        The assignment's nbgrader source notebooks (``solutions/<assignment>/``).
+    workspace : Workspace
+        The course (or the engine's own workspace) the results go to.
+    feedback : bool
+        Generate HTML feedback.
+    master_dir : Path, optional
+        The course's ``source/<assignment>/`` (its non-notebook files go into every autograded folder).
+    """
+
+    def __init__(self, assignment: Assignment, source_dir: Path, workspace: Workspace,
+                 feedback: bool = True, master_dir: Path | None = None) -> None:
+        self.assignment = assignment
+        self.source_dir = Path(source_dir)
+        self.master_dir = master_dir
+        self.ws = workspace
+        self.db_url = workspace.db_url
+        self.course_id = workspace.course_id
+        self.feedback = feedback
+        self.nbgrader = Nbgrader(assignment, source_dir, workspace, feedback)
+        self.spec: RenderSpec | None = None
+        self.prior: dict[str, dict] = {}
+        self.pending: list[Entry] = []
+        self.transactions = 0  # gradebook transactions committed by flush()
+        self.written = 0  # students written by them
+        self._gb = None
+
+    @property
+    def api(self):
+        return self.nbgrader.api
+
+    def prepare(self) -> None:
+        """Make sure the gradebook knows the assignment, then read (in one pass) what the grading processes
+        need: the due date and every student's manual work."""
+        import hashlib
+
+        from nbgrader.api import Gradebook
+
+        self.nbgrader.prepare()
+        source, _ = read_extras(self.source_dir, notebooks=True)
+        master = read_extras(self.master_dir)[0] if self.master_dir and self.master_dir.is_dir() else {}
+        config_file = self.ws.config_file
+        config_text = Path(config_file).read_text(encoding="utf-8") \
+            if config_file and Path(config_file).is_file() else None
+        with warnings.catch_warnings(), Gradebook(self.db_url, self.course_id) as gb:
+            warnings.simplefilter("ignore")
+            found = gb.find_assignment(self.assignment.name)
+            duedate = found.duedate.isoformat() if found.duedate else None
+            version = None
+            with contextlib.suppress(Exception):
+                from sqlalchemy import text
+
+                version = gb.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            for submission in found.submissions:
+                prior = _prior(submission)
+                if prior:
+                    self.prior[submission.student.id] = prior
+        digest = hashlib.sha256(json.dumps([sorted((k, v[0].hex()) for k, v in {**source, **master}.items()),
+                                            config_text, duedate, self.feedback, self.course_id]).encode())
+        self.spec = RenderSpec(self.assignment.name, self.course_id, source, master, config_text, duedate,
+                               self.feedback, digest.hexdigest(), str(self.ws.staging), version)
+
+    def job(self, student: str, timestamp: str | None = None, extras: Path | None = None) -> RenderJob:
+        """What the grading process needs to render ``student`` (the folder's other files are read here)."""
+        assert self.spec is not None, "call prepare() first"
+        files: Files = {}
+        if extras is not None and extras.is_dir():
+            files, _ = read_extras(extras)
+        return RenderJob(self.spec, timestamp, files, self.prior.get(student, {}))
+
+    def feedback_folder(self, student: str) -> Path:
+        return self.nbgrader.feedback_folder(student)
+
+    def autograded_folder(self, student: str) -> Path:
+        return self.nbgrader.autograded_folder(student)
+
+    def record(self, result: SubmissionResult, timestamp: str | None = None, extras: Path | None = None,
+               originals: dict[str, dict] | None = None) -> list[str]:
+        """Put one student's autograded notebook and feedback in place and queue the gradebook values (written
+        by :meth:`flush`); returns notes.
+
+        Parameters
+        ----------
+        result : SubmissionResult
+            With :attr:`~autograder.engine.grade.SubmissionResult.rendered` from the grading process (when
+            absent, only the engine's scores are recorded, with a plain feedback page).
+        timestamp : str, optional
+            The submission's ``timestamp.txt`` content.
+        extras, originals
+            Unused (the grading process had them); kept for callers of the earlier signature.
+        """
+        assert self.api is not None, "call prepare() first"
+        student = result.student
+        rendered = getattr(result, "rendered", None)
+        notes = list(rendered.notes) if rendered is not None else []
+        if rendered is not None and rendered.autograded is not None:
+            replace_folder(self.autograded_folder(student), rendered.autograded)
+        if self.feedback:
+            if rendered is not None and rendered.feedback:
+                replace_folder(self.feedback_folder(student), rendered.feedback)
+            else:
+                target = self.feedback_folder(student)
+                for stem in self.assignment.notebooks:
+                    atomic_write(target / f"{stem}.html", fallback_feedback(self.assignment, result, stem))
+        grades: dict[tuple[str, str], tuple[float | None, bool | None]] = {}
+        if rendered is not None:
+            for (notebook, cell), value in rendered.grades.items():
+                grades[(notebook, cell)] = (value, False if notebook not in result.valid_notebooks else None)
+        for cell in self.assignment.cells:  # the engine's scores, as write_engine_scores writes them
+            if cell.auto:
+                score = result.cells[cell.grade_id].score if cell.grade_id in result.cells else 0.0
+                grades[(cell.notebook, cell.grade_id)] = (score, None)
+            elif cell.notebook not in result.valid_notebooks:
+                grades[(cell.notebook, cell.grade_id)] = (0.0, False)
+        self.pending.append(Entry(student, timestamp, grades,
+                                  dict(rendered.comments) if rendered is not None else {},
+                                  dict(rendered.penalties) if rendered is not None else {}))
+        return notes
+
+    # -------------------------------------------------------------- the gradebook, in bulk
+    def flush(self) -> dict[str, str]:
+        """Write every queued student in one transaction; returns ``{student: reason}`` for those that could
+        not be written (after a failed transaction each student is retried alone, so one bad entry costs only
+        itself)."""
+        batch, self.pending = self.pending, []
+        if not batch:
+            return {}
+        try:
+            self._write(batch)
+            return {}
+        except Exception as exc:
+            if len(batch) == 1:
+                return {batch[0].student: _why(exc)}
+        failures = {}
+        for entry in batch:
             try:
-                gb.find_submission(name, student)
-            except MissingEntry:
-                gb.add_submission(name, student)
-            for cell in self.assignment.cells:
-                grade = gb.find_grade(cell.grade_id, cell.notebook, name, student)
-                if cell.auto:
-                    grade.auto_score = result.cells[cell.grade_id].score if cell.grade_id in result.cells \
-                        else 0.0
-                    grade.needs_manual_grade = grade.manual_score is not None
-                elif cell.notebook not in result.valid_notebooks:
-                    grade.auto_score = 0.0  # nothing submitted to grade by hand
-                    grade.needs_manual_grade = False
-            gb.db.commit()
+                self._write([entry])
+            except Exception as exc:
+                failures[entry.student] = _why(exc)
+        return failures
+
+    def _write(self, batch: list[Entry]) -> None:
+        from nbgrader.api import Gradebook
+
+        with self._locked(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self._gb is None:
+                self._gb = Gradebook(self.db_url, self.course_id)
+            gb = self._gb
+            try:
+                _write_batch(gb.db, gb.find_assignment(self.assignment.name), batch)
+                gb.db.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    gb.db.rollback()
+                with contextlib.suppress(Exception):
+                    gb.close()
+                self._gb = None
+                raise
+        self.transactions += 1
+        self.written += len(batch)
+
+    def close(self) -> None:
+        if self._gb is not None:
+            with contextlib.suppress(Exception):
+                self._gb.close()
+            self._gb = None
+
+    def _locked(self):
+        return self.nbgrader._locked()
+
+
+def _why(exc: BaseException) -> str:
+    return f"not recorded in the gradebook ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+
+
+def _prior(submission) -> dict:
+    """A submission's manual work (only what is set): grades, comments, extension."""
+    grades, comments = {}, {}
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            if grade.manual_score is not None or grade.extra_credit is not None:
+                grades[(notebook.name, grade.name)] = (grade.manual_score, grade.extra_credit)
+        for comment in notebook.comments:
+            if comment.manual_comment is not None:
+                comments[(notebook.name, comment.name)] = comment.manual_comment
+    prior: dict = {}
+    if grades:
+        prior["grades"] = grades
+    if comments:
+        prior["comments"] = comments
+    if submission.extension is not None:
+        prior["extension"] = submission.extension.total_seconds()
+    return prior
+
+
+def _write_batch(db, assignment, batch: list[Entry]) -> None:
+    """The queued values of ``batch`` into the open session (no commit) with a fixed number of statements,
+    whatever the batch size: SQLAlchemy Core ``executemany`` on nbgrader's tables. Missing students and
+    submissions are created with the rows nbgrader's ``add_submission`` creates (one notebook row per
+    notebook, a grade per grade or task cell, a comment per solution or task cell); on existing ones only the
+    automatic fields are updated, so manual scores, comments and extra credit are never touched."""
+    from nbgrader.api import Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook, new_uuid
+    from nbgrader.utils import parse_utc
+    from sqlalchemy import bindparam, insert, select, update
+
+    grade_t, comment_t = Grade.__table__, Comment.__table__
+    notebook_t, submission_t, student_t = SubmittedNotebook.__table__, SubmittedAssignment.__table__, \
+        Student.__table__
+    notebooks = [(nb.id, nb.name, [(c.id, c.name) for c in (*nb.grade_cells, *nb.task_cells)],
+                  [(c.id, c.name) for c in (*nb.solution_cells, *nb.task_cells)])
+                 for nb in assignment.notebooks]
+    entries = {entry.student: entry for entry in batch}  # a student twice in a batch: the later result
+    ids = sorted(entries)
+
+    def stamp(entry: Entry):
+        if entry.timestamp:
+            with contextlib.suppress(Exception):  # as nbgrader: an unreadable timestamp.txt is no timestamp
+                return parse_utc(entry.timestamp)
+        return None
+
+    known = set(db.execute(select(student_t.c.id).where(student_t.c.id.in_(ids))).scalars())
+    if set(ids) - known:
+        db.execute(insert(student_t), [{"id": s} for s in ids if s not in known])
+    existing = dict(db.execute(select(submission_t.c.student_id, submission_t.c.id).where(
+        submission_t.c.assignment_id == assignment.id, submission_t.c.student_id.in_(ids))).all())
+
+    new_subs, new_nbs, new_grades, new_comments = [], [], [], []
+    for student in ids:
+        if student in existing:
+            continue
+        entry, sub_id = entries[student], new_uuid()
+        new_subs.append({"id": sub_id, "assignment_id": assignment.id, "student_id": student,
+                         "timestamp": stamp(entry)})
+        for nb_id, nb_name, graded, commented in notebooks:
+            snb = new_uuid()
+            new_nbs.append({"id": snb, "assignment_id": sub_id, "notebook_id": nb_id, "flagged": False,
+                            "late_submission_penalty": entry.penalties.get(nb_name)})
+            for cell_id, cell in graded:
+                value, needs = entry.grades.get((nb_name, cell), (None, None))
+                new_grades.append({"id": new_uuid(), "notebook_id": snb, "cell_id": cell_id,
+                                   "auto_score": value, "manual_score": None, "extra_credit": None,
+                                   "needs_manual_grade": needs if needs is not None else value is None})
+            for cell_id, cell in commented:
+                new_comments.append({"id": new_uuid(), "notebook_id": snb, "cell_id": cell_id,
+                                     "auto_comment": entry.comments.get((nb_name, cell)),
+                                     "manual_comment": None})
+    for table, rows in ((submission_t, new_subs), (notebook_t, new_nbs), (grade_t, new_grades),
+                        (comment_t, new_comments)):
+        if rows:
+            db.execute(insert(table), rows)
+    if not existing:
+        return
+
+    by_sub = {sub_id: student for student, sub_id in existing.items()}
+    nb_names = {nb_id: nb_name for nb_id, nb_name, _, _ in notebooks}
+    cell_names = {cell_id: cell for _, _, graded, commented in notebooks
+                  for cell_id, cell in graded + commented}
+    stamps = [{"sid": sub_id, "ts": stamp(entries[student])} for student, sub_id in existing.items()
+              if stamp(entries[student]) is not None]
+    if stamps:
+        db.execute(update(submission_t).where(submission_t.c.id == bindparam("sid"))
+                   .values(timestamp=bindparam("ts")), stamps)
+    nb_rows = db.execute(select(notebook_t.c.id, notebook_t.c.assignment_id, notebook_t.c.notebook_id).where(
+        notebook_t.c.assignment_id.in_(list(by_sub)))).all()
+    where = {snb: (entries[by_sub[sub_id]], nb_names.get(nb_id)) for snb, sub_id, nb_id in nb_rows}
+    penalties = [{"nid": snb, "p": entry.penalties[nb]} for snb, (entry, nb) in where.items()
+                 if nb in entry.penalties]
+    if penalties:
+        db.execute(update(notebook_t).where(notebook_t.c.id == bindparam("nid"))
+                   .values(late_submission_penalty=bindparam("p")), penalties)
+    grades = []
+    for gid, snb, cell_id, manual in db.execute(select(grade_t.c.id, grade_t.c.notebook_id, grade_t.c.cell_id,
+                                                       grade_t.c.manual_score).where(
+            grade_t.c.notebook_id.in_(list(where)))).all():
+        entry, nb = where[snb]
+        key = (nb, cell_names.get(cell_id))
+        if key in entry.grades:
+            value, needs = entry.grades[key]
+            grades.append({"gid": gid, "auto": value,
+                           "needs": needs if needs is not None else (manual is not None or value is None)})
+    if grades:
+        db.execute(update(grade_t).where(grade_t.c.id == bindparam("gid"))
+                   .values(auto_score=bindparam("auto"), needs_manual_grade=bindparam("needs")), grades)
+    comments = []
+    for cid, snb, cell_id in db.execute(select(comment_t.c.id, comment_t.c.notebook_id, comment_t.c.cell_id)
+                                        .where(comment_t.c.notebook_id.in_(list(where)))).all():
+        entry, nb = where[snb]
+        key = (nb, cell_names.get(cell_id))
+        if key in entry.comments:
+            comments.append({"cid": cid, "text": entry.comments[key]})
+    if comments:
+        db.execute(update(comment_t).where(comment_t.c.id == bindparam("cid"))
+                   .values(auto_comment=bindparam("text")), comments)
 
 
 def gradebook_students(db_url: str, course_id: str) -> list[str]:
@@ -484,7 +1046,7 @@ def final_grades(db_url: str, course_id: str, assignment: str) -> tuple[list[str
     ``late_penalty`` and ``needs_manual_grade``. Students without a submission get empty cells and
     ``status = no submission``.
     """
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -498,18 +1060,24 @@ def final_grades(db_url: str, course_id: str, assignment: str) -> tuple[list[str
                        "late", "seconds_late", "late_penalty", "needs_manual_grade"]
             max_score = sum(m for _, _, m in cells)
             rows = []
-            for student in sorted(gb.students, key=lambda s: s.id):
+            submissions = {sub.student_id: sub for sub in found.submissions}  # one query, not one per student
+            everyone = sorted(gb.students, key=lambda s: s.id)
+            graded: dict = {}
+            for index, student in enumerate(everyone):
+                if index % GRADES_CHUNK == 0:  # the grades of the next students, in one query
+                    chunk = [s.id for s in everyone[index:index + GRADES_CHUNK]]
+                    graded = _assignment_grades(gb, found, chunk)
                 row: dict[str, object] = {"student_id": student.id, "first_name": student.first_name or "",
                                           "last_name": student.last_name or "", "email": student.email or "",
                                           "max_score": _round(max_score)}
-                try:
-                    submission = gb.find_submission(assignment, student.id)
-                except MissingEntry:
+                submission = submissions.get(student.id)
+                if submission is None:
                     rows.append({**row, "status": "no submission", "score": 0})
                     continue
                 totals = {"auto_score": 0.0, "manual_score": 0.0, "extra_credit": 0.0, "score": 0.0}
                 for notebook, cell, _ in cells:
-                    grade = gb.find_grade(cell, notebook, assignment, student.id)
+                    grade = graded.get((student.id, notebook, cell)) or \
+                        gb.find_grade(cell, notebook, assignment, student.id)
                     row[f"{cell}:auto"] = _round(grade.auto_score)
                     row[f"{cell}:manual"] = _round(grade.manual_score)
                     row[f"{cell}:extra"] = _round(grade.extra_credit)
@@ -528,6 +1096,23 @@ def final_grades(db_url: str, course_id: str, assignment: str) -> tuple[list[str
                            needs_manual_grade=bool(submission.needs_manual_grade))
                 rows.append(row)
     return header, rows
+
+
+#: Students whose grades :func:`final_grades` reads in one query (bounds its memory, not its speed).
+GRADES_CHUNK = 50
+
+
+def _assignment_grades(gb, assignment, students: list[str]) -> dict[tuple[str, str, str], Any]:
+    """The grades of ``students`` in ``assignment`` by (student, notebook, cell), in one query."""
+    from nbgrader.api import Grade, SubmittedAssignment, SubmittedNotebook
+
+    cells = {c.id: (nb.name, c.name) for nb in assignment.notebooks for c in nb.grade_cells}
+    query = (gb.db.query(Grade, SubmittedAssignment.student_id)
+             .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+             .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+             .filter(SubmittedAssignment.assignment_id == assignment.id,
+                     SubmittedAssignment.student_id.in_(students)))
+    return {(student, *cells[grade.cell_id]): grade for grade, student in query if grade.cell_id in cells}
 
 
 def _round(value: float | None) -> float | int | str:

@@ -3,7 +3,9 @@
 :class:`ProcessPool` spawns ``workers`` grading processes; each asks Linux to SIGKILL it when the parent dies
 (:func:`die_with_parent`), ignores Ctrl-C (the parent stops the pool) and starts its sandbox zygote early
 (:func:`_warm`). :class:`DaskPool` connects to a scheduler with a short timeout and waits for a worker, saying
-so. Both yield ``(task, result or reason)`` as submissions finish and can be closed, killing what runs.
+so. Both yield ``(task, result or reason)`` as submissions finish (and, when asked with ``idle``,
+``(None, None)`` whenever no result is ready, so the caller can write what it holds) and can be closed,
+killing what runs.
 :class:`Interrupts` turns SIGINT and SIGTERM into :class:`KeyboardInterrupt` outside critical sections.
 """
 
@@ -18,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TextIO
 
 from autograder.engine.grade import GradeTask, SubmissionResult, grade_submission
@@ -103,20 +105,31 @@ class ProcessPool:
         self.executor = ProcessPoolExecutor(max_workers=min(workers, max(1, tasks)), mp_context=context,
                                             initializer=_warm, initargs=(config, os.getpid()))
 
-    def run(self, tasks: list[GradeTask]) -> Iterator[tuple[GradeTask, SubmissionResult | str]]:
-        """Submit ``tasks`` now; the iterator yields (task, result or reason) as submissions finish."""
+    def run(self, tasks: list[GradeTask], idle: float | None = None
+            ) -> Iterator[tuple[GradeTask | None, SubmissionResult | str | None]]:
+        """Submit ``tasks`` now; the iterator yields (task, result or reason) as submissions finish, and
+        ``(None, None)`` after every ``idle`` seconds without one (if ``idle`` is given)."""
         futures = {self.executor.submit(grade_submission, task): task for task in tasks}
-        return self._finished(futures)
+        return self._finished(futures, idle)
 
     @staticmethod
-    def _finished(futures: dict) -> Iterator[tuple[GradeTask, SubmissionResult | str]]:
+    def _finished(futures: dict, idle: float | None = None
+                  ) -> Iterator[tuple[GradeTask | None, SubmissionResult | str | None]]:
+        waiting = set(futures)
         try:
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    yield task, future.result()
-                except Exception as exc:  # a grading process died: report, keep going
-                    yield task, f"internal grading error ({type(exc).__name__}: {str(exc)[:200]})"
+            while waiting:
+                done, waiting = wait(waiting, timeout=idle, return_when=FIRST_COMPLETED)
+                if not done:
+                    yield None, None
+                    continue
+                for future in sorted(done, key=lambda f: futures[f].student):
+                    task = futures.pop(future)  # the result is not kept here once handed over
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # a grading process died: report, keep going
+                        outcome = f"internal grading error ({type(exc).__name__}: {str(exc)[:200]})"
+                    del future
+                    yield task, outcome
         finally:
             for future in futures:
                 future.cancel()
@@ -173,7 +186,9 @@ class DaskPool:
             self.client.close()
             raise
 
-    def run(self, tasks: list[GradeTask]) -> Iterator[tuple[GradeTask, SubmissionResult | str]]:
+    def run(self, tasks: list[GradeTask], idle: float | None = None
+            ) -> Iterator[tuple[GradeTask | None, SubmissionResult | str | None]]:
+        """As :meth:`ProcessPool.run`; with ``idle``, ``(None, None)`` whenever no further result is ready."""
         from distributed import as_completed as dask_completed
 
         stamp = time.monotonic_ns()
@@ -182,16 +197,22 @@ class DaskPool:
                                        for i, t in enumerate(tasks)])
         self.futures += futures
         by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-        return self._finished(futures, by_key, dask_completed)
+        return self._finished(futures, by_key, dask_completed, idle)
 
     @staticmethod
-    def _finished(futures, by_key, dask_completed) -> Iterator[tuple[GradeTask, SubmissionResult | str]]:
-        for future in dask_completed(futures):
-            task = by_key[future.key]
+    def _finished(futures, by_key, dask_completed, idle: float | None = None
+                  ) -> Iterator[tuple[GradeTask | None, SubmissionResult | str | None]]:
+        finished = dask_completed(futures)
+        for future in finished:
+            task = by_key.pop(future.key)
             try:
-                yield task, future.result()
+                outcome = future.result()
             except Exception as exc:
-                yield task, f"internal grading error ({type(exc).__name__}: {str(exc)[:200]})"
+                outcome = f"internal grading error ({type(exc).__name__}: {str(exc)[:200]})"
+            future.release()  # the cluster forgets the result once it is here
+            yield task, outcome
+            if idle is not None and not finished.has_ready():
+                yield None, None
 
     def close(self, kill: bool = False) -> None:
         with contextlib.suppress(Exception):

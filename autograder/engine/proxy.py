@@ -42,6 +42,7 @@ from autograder.plain import (
     StudentTimeout,
     mutation_message,
     student_raised,
+    timeout_message,
     to_plain,
 )
 
@@ -131,6 +132,11 @@ class SandboxedStudent:
         self._start()
 
     # -------------------------------------------------------------- public API (as InProcessStudent)
+    def code_cells(self) -> list[str]:
+        """The code cells this worker runs, as the trusted side read them from the notebook (for static
+        checks)."""
+        return [source for _, source in self._cells]
+
     @property
     def load_errors(self) -> list[str]:
         """One line per cell that failed while loading (the rest of the notebook still counts)."""
@@ -453,7 +459,7 @@ class SandboxedStudent:
                 self._answer_callback(worker, frame, deadline)
         except Expired:
             self._discard()
-            raise StudentTimeout(f"{what} took longer than {wall:g} s and was stopped") from None
+            raise StudentTimeout(timeout_message(what, cpu)) from None
         except Closed:
             status = self._discard()
             raise StudentError(f"{what} ended the grading process ({describe_status(status)})") from None

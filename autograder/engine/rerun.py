@@ -42,7 +42,9 @@ def submission_hash(task: GradeTask, timestamp: str | None) -> str:
     digest = hashlib.sha256()
     for stem in sorted(task.notebooks):
         data = task.notebooks[stem]
-        digest.update(stem.encode() + b"\0" + (b"-" if data is None else hashlib.sha256(data).digest()))
+        known = task.digests.get(stem)  # bytes left to be read where the task runs
+        digest.update(stem.encode() + b"\0" + (known if known is not None else
+                                               b"-" if data is None else hashlib.sha256(data).digest()))
     digest.update(json.dumps([sorted(task.problems), timestamp or ""]).encode())
     return digest.hexdigest()
 

@@ -1,11 +1,14 @@
-"""Part 1: the Dual class: arithmetic, numbers on either side (test_dual_arithmetic); powers (test_dual_pow).
+"""Part 1: the Dual class, one grade cell per behaviour.
 
-Only Dual arithmetic is used here; the tests of the other parts never rely on it.
+``test_dual_add_sub``, ``test_dual_product``, ``test_dual_quotient``, ``test_dual_negation`` (Duals on
+both sides), ``test_dual_number_right`` (``x + 2``), ``test_dual_number_left`` (``2 + x``: the reflected
+operators), ``test_dual_comparisons``, and the powers ``test_dual_pow_number`` (``x ** 2``, ``x ** 0.5``),
+``test_dual_pow_dual`` (``x ** y``) and ``test_dual_rpow`` (``2 ** x``). Each test uses only the operations of
+its own cell, so a mistake costs the cell of the operation it breaks and no other. Only Dual arithmetic is
+used here; the tests of the other parts never rely on it.
 """
 
 from __future__ import annotations
-
-import ast
 
 import pytest
 
@@ -18,9 +21,12 @@ from autograder.hw1.common import (
     reference_eval,
     rng,
 )
-from mlcourse import autodiff as ad
 
-ARITH, POW = "test_dual_arithmetic", "test_dual_pow"
+ADD_SUB, PRODUCT, QUOTIENT, NEGATION = "test_dual_add_sub", "test_dual_product", "test_dual_quotient", \
+    "test_dual_negation"
+NUMBER_RIGHT, NUMBER_LEFT = "test_dual_number_right", "test_dual_number_left"
+COMPARISONS = "test_dual_comparisons"
+POW_NUMBER, POW_DUAL, RPOW = "test_dual_pow_number", "test_dual_pow_dual", "test_dual_rpow"
 
 
 def _random_dual(gen, lo: float = 0.5, hi: float = 3.0, signed: bool = True) -> str:
@@ -42,8 +48,54 @@ def check_batch(student, exprs: list[str], what: str) -> None:
     expect_duals(got, want, what)
 
 
-# ------------------------------------------------------------------------------------- + and - and unary -
-@pytest.mark.part(ARITH, weight=2)
+# ------------------------------------------------------------------------------------------------ chains
+def _chain(seed: int, ops: str, side: str, count: int = 4, steps: int = 4) -> list[str]:
+    """Random chains of the operations ``ops`` that reuse their operands (an operator that changes an operand
+    in place gets them wrong).
+
+    ``side="duals"``: Dual op Dual, over three Duals ``a, b, c`` used several times; ``"right"``: (...) op
+    number; ``"left"``: number op (...). Every intermediate value stays away from 0 and the result is
+    moderate, so a division is always well defined."""
+    gen = rng(seed)
+    out: list[str] = []
+    while len(out) < count:
+        names = ("a", "b", "c") if side == "duals" else ("a",)
+        args = ", ".join(_random_dual(gen) for _ in names)
+        body, ok = gen.choice(names), True
+        for _ in range(steps):
+            op = gen.choice(ops)
+            if side == "duals":
+                body = f"({body}) {op} {gen.choice(names)}"
+            elif side == "right":
+                body = f"({body}) {op} {_random_number(gen, nonzero=True)}"
+            else:
+                body = f"{_random_number(gen, nonzero=True)} {op} ({body})"
+            expr = f"(lambda {', '.join(names)}: {body})({args})"
+            try:
+                value = reference_eval(expr)
+            except ZeroDivisionError:
+                ok = False
+                break
+            if not 0.2 < abs(value.val) < 1e3 or abs(value.der) > 1e4:
+                ok = False
+                break
+        if ok:
+            out.append(expr)
+    return out
+
+
+def _numbers(seed: int, forms: tuple[str, ...], nonzero: bool = False) -> list[str]:
+    """Each of ``forms`` (``"{a} + {c}"``, ...) on four random Duals ``a`` and numbers ``c``."""
+    gen = rng(seed)
+    exprs = []
+    for _ in range(4):
+        a, c = _random_dual(gen), _random_number(gen, nonzero=nonzero)
+        exprs += [form.format(a=a, c=c) for form in forms]
+    return exprs
+
+
+# ----------------------------------------------------------------------------------- Dual + Dual, Dual - Dual
+@pytest.mark.part(ADD_SUB, weight=2)
 def test_add_and_subtract_duals(student):
     """Dual + Dual and Dual - Dual"""
     gen = rng(1)
@@ -54,28 +106,15 @@ def test_add_and_subtract_duals(student):
     check_batch(student, exprs, "Dual + Dual and Dual - Dual on random duals")
 
 
-@pytest.mark.part(ARITH, weight=2)
-def test_numbers_on_either_side_of_plus_and_minus(student):
-    """a number on either side of + and -"""
-    gen = rng(2)
-    exprs = []
-    for _ in range(4):
-        a, c = _random_dual(gen), _random_number(gen)
-        exprs += [f"{a} + {c}", f"{c} + {a}", f"{a} - {c}", f"{c} - {a}"]
-    check_batch(student, exprs, "Dual + number, number + Dual, Dual - number and number - Dual "
-                                "(ints and floats)")
+@pytest.mark.part(ADD_SUB)
+def test_add_and_subtract_chains(student):
+    """chains of + and - that reuse their Dual operands"""
+    check_batch(student, _chain(11, "+-", "duals"),
+                "chains such as (a + b) - a + c of Duals (operators must not change their operands)")
 
 
-@pytest.mark.part(ARITH)
-def test_unary_minus(student):
-    """unary minus -x"""
-    gen = rng(3)
-    check_batch(student, [f"-{_random_dual(gen)}" for _ in range(3)] + ["-Dual(0.0, 0.0)"],
-                "the negation -x of a Dual")
-
-
-# ----------------------------------------------------------------------------------------------- * and /
-@pytest.mark.part(ARITH, weight=3)
+# ------------------------------------------------------------------------------------------- Dual * Dual
+@pytest.mark.part(PRODUCT, weight=3)
 def test_product_rule(student):
     """Dual * Dual follows the product rule"""
     gen = rng(4)
@@ -83,18 +122,15 @@ def test_product_rule(student):
     check_batch(student, [*exprs, "Dual(0.0, 1.0) * Dual(0.0, 1.0)"], "Dual * Dual on random duals")
 
 
-@pytest.mark.part(ARITH, weight=2)
-def test_numbers_on_either_side_of_times(student):
-    """a number on either side of *"""
-    gen = rng(5)
-    exprs = []
-    for _ in range(4):
-        a, c = _random_dual(gen), _random_number(gen)
-        exprs += [f"{a} * {c}", f"{c} * {a}"]
-    check_batch(student, exprs, "Dual * number and number * Dual (ints and floats)")
+@pytest.mark.part(PRODUCT)
+def test_product_chains(student):
+    """products of several Duals that reuse their operands"""
+    check_batch(student, _chain(12, "*", "duals"),
+                "products such as (a * b) * a * c of Duals (operators must not change their operands)")
 
 
-@pytest.mark.part(ARITH, weight=3)
+# ------------------------------------------------------------------------------------------- Dual / Dual
+@pytest.mark.part(QUOTIENT, weight=2)
 def test_quotient_rule(student):
     """Dual / Dual follows the quotient rule"""
     gen = rng(6)
@@ -102,34 +138,89 @@ def test_quotient_rule(student):
     check_batch(student, [*exprs, "Dual(0.0, 1.0) / Dual(2.0, 1.0)"], "Dual / Dual on random duals")
 
 
-@pytest.mark.part(ARITH, weight=2)
-def test_numbers_on_either_side_of_divide(student):
-    """a number on either side of /"""
-    gen = rng(7)
-    exprs = []
-    for _ in range(4):
-        a, c = _random_dual(gen), _random_number(gen, nonzero=True)
-        exprs += [f"{a} / {c}", f"{c} / {a}"]
-    check_batch(student, exprs, "Dual / number and number / Dual (ints and floats)")
+@pytest.mark.part(QUOTIENT)
+def test_quotient_chains(student):
+    """quotients of several Duals that reuse their operands"""
+    check_batch(student, _chain(13, "/", "duals"),
+                "quotients such as (a / b) / a / c of Duals (operators must not change their operands)")
 
 
-@pytest.mark.part(ARITH)
+@pytest.mark.part(QUOTIENT)
 def test_division_by_zero_raises_zero_division_error(student):
-    """dividing by a Dual (or a number) whose value is 0 raises ZeroDivisionError"""
+    """dividing by a Dual whose value is 0 raises ZeroDivisionError"""
     cases = {"Dual(1.5, 1.0) / Dual(0.0, 1.0)": "Dual / Dual with value 0",
-             "2.0 / Dual(0.0, 3.0)": "number / Dual with value 0",
-             "Dual(0.0, 1.0) / Dual(0.0, 2.0)": "Dual with value 0 / Dual with value 0",
-             "Dual(1.5, 1.0) / 0.0": "Dual / 0.0",
-             "Dual(1.5, 1.0) / 0": "Dual / 0"}
+             "Dual(-2.0, 0.0) / Dual(0.0, 3.0)": "Dual / Dual with value 0",
+             "Dual(0.0, 1.0) / Dual(0.0, 2.0)": "Dual with value 0 / Dual with value 0"}
     for expr, what in cases.items():
         expect_raises(student, expr, "ZeroDivisionError", what)
     # ... and only there: a division that always raises gets nothing for this check
-    check_batch(student, ["Dual(1.5, 1.0) / Dual(0.5, 2.0)", "2.0 / Dual(4.0, 3.0)", "Dual(1.5, 1.0) / 2"],
-                "Dual / Dual, number / Dual and Dual / number with nonzero values")
+    check_batch(student, ["Dual(1.5, 1.0) / Dual(0.5, 2.0)", "Dual(0.0, 1.0) / Dual(-4.0, 3.0)"],
+                "Dual / Dual with nonzero values")
+
+
+# ------------------------------------------------------------------------------------------------ -Dual
+@pytest.mark.part(NEGATION)
+def test_unary_minus(student):
+    """unary minus -x"""
+    gen = rng(3)
+    exprs = [f"-{_random_dual(gen)}" for _ in range(3)]
+    exprs += ["-Dual(0.0, 0.0)", "(lambda a: -(-a))(Dual(1.25, -0.5))",
+              "(lambda a: (-a, a))(Dual(2.0, 1.0))[1]"]
+    check_batch(student, exprs, "the negation -x of a Dual (it must not change x)")
+
+
+# ------------------------------------------------------------------------------ a number on the right
+@pytest.mark.part(NUMBER_RIGHT, weight=2)
+def test_numbers_on_the_right(student):
+    """a number on the right of + - * /"""
+    exprs = _numbers(2, ("{a} + {c}", "{a} - {c}")) + _numbers(5, ("{a} * {c}",)) \
+        + _numbers(7, ("{a} / {c}",), nonzero=True)
+    check_batch(student, exprs, "Dual + number, Dual - number, Dual * number and Dual / number "
+                                "(ints and floats)")
+
+
+@pytest.mark.part(NUMBER_RIGHT, weight=0.5)
+def test_number_right_chains(student):
+    """chains such as ((x + 2) * 3 - 1) / 2 with numbers on the right"""
+    check_batch(student, _chain(14, "+-*/", "right"),
+                "chains such as ((x + 2) * 3 - 1.5) / 2 (numbers on the right of + - * /)")
+
+
+@pytest.mark.part(NUMBER_RIGHT, weight=0.5)
+def test_dividing_by_the_number_zero_raises_zero_division_error(student):
+    """Dual / 0 raises ZeroDivisionError"""
+    for expr in ("Dual(1.5, 1.0) / 0.0", "Dual(1.5, 1.0) / 0"):
+        expect_raises(student, expr, "ZeroDivisionError", expr.replace("Dual(1.5, 1.0)", "Dual"))
+    check_batch(student, ["Dual(1.5, 1.0) / 2", "Dual(-1.5, 0.5) / 0.25"], "Dual / number")
+
+
+# ------------------------------------------------------------------ a number on the left (reflected)
+@pytest.mark.part(NUMBER_LEFT, weight=2)
+def test_numbers_on_the_left(student):
+    """a number on the left of + - * / (the reflected operators __radd__, __rsub__, __rmul__, __rtruediv__)"""
+    for forms, seed, nonzero, what in ((("{c} + {a}",), 2, False, "number + Dual (__radd__)"),
+                                       (("{c} - {a}",), 8, False, "number - Dual (__rsub__)"),
+                                       (("{c} * {a}",), 5, False, "number * Dual (__rmul__)"),
+                                       (("{c} / {a}",), 7, True, "number / Dual (__rtruediv__)")):
+        check_batch(student, _numbers(seed, forms, nonzero), f"{what}, ints and floats")
+
+
+@pytest.mark.part(NUMBER_LEFT, weight=0.5)
+def test_number_left_chains(student):
+    """chains such as 2 / (3 - 1.5 * (1 + x)) with numbers on the left"""
+    check_batch(student, _chain(15, "+-*/", "left"),
+                "chains such as 2 / (3 - 1.5 * (1 + x)) (numbers on the left of + - * /)")
+
+
+@pytest.mark.part(NUMBER_LEFT, weight=0.5)
+def test_number_divided_by_a_zero_dual_raises_zero_division_error(student):
+    """number / Dual with value 0 raises ZeroDivisionError"""
+    expect_raises(student, "2.0 / Dual(0.0, 3.0)", "ZeroDivisionError", "number / Dual with value 0")
+    check_batch(student, ["2.0 / Dual(4.0, 3.0)", "-3 / Dual(0.5, 1.0)"], "number / Dual (__rtruediv__)")
 
 
 # ----------------------------------------------------------------------------------------- comparisons
-@pytest.mark.part(ARITH)
+@pytest.mark.part(COMPARISONS, weight=2)
 def test_comparisons_compare_values(student):
     """comparisons compare the values .val and return True or False"""
     cases = ["Dual(1.0, 5.0) < Dual(2.0, -3.0)", "Dual(2.0, -3.0) < Dual(1.0, 5.0)",
@@ -146,70 +237,8 @@ def test_comparisons_compare_values(student):
                        "comparisons (Dual with Dual, Dual with number, number with Dual) are wrong")
 
 
-# --------------------------------------------------------------------------------- random compositions
-def _random_expression(gen, depth: int) -> str:
-    """A random arithmetic expression over Duals and numbers (either side), + - * / and unary minus."""
-    if depth == 0:
-        return _random_dual(gen) if gen.random() < 0.7 else _random_number(gen, nonzero=True)
-    op = gen.choice("+-*/n")
-    if op == "n":
-        return f"-({_random_expression(gen, depth - 1)})"
-    left, right = _random_expression(gen, depth - 1), _random_expression(gen, gen.randint(0, depth - 1))
-    if gen.random() < 0.5:
-        left, right = right, left
-    return f"({left}) {op} ({right})"
-
-
-def _well_conditioned(expr: str) -> bool:
-    """A composition whose reference value is a moderate Dual and whose denominators stay away from 0."""
-    try:
-        value = reference_eval(expr)
-    except ZeroDivisionError:
-        return False
-    if not isinstance(value, ad.Dual):
-        return False
-    return abs(value.val) < 1e3 and abs(value.der) < 1e4 and abs(value.val) > 1e-3
-
-
-def _compositions(seed: int, count: int, depth: int) -> list[str]:
-    gen = rng(seed)
-    out: list[str] = []
-    while len(out) < count:
-        expr = _random_expression(gen, depth)
-        # every sub-division must be safe too: reject when any denominator is small
-        if "/" in expr and any(_small_denominator(expr)):
-            continue
-        if _well_conditioned(expr):
-            out.append(expr)
-    return out
-
-
-def _small_denominator(expr: str):
-    """Yield True for each division in ``expr`` whose right operand's reference value is below 0.2."""
-    tree = ast.parse(expr, mode="eval")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-            try:
-                den = reference_eval(ast.unparse(node.right))
-            except ZeroDivisionError:
-                yield True
-                continue
-            yield abs(float(getattr(den, "val", den))) < 0.2
-
-
-@pytest.mark.part(ARITH, weight=3)
-def test_random_compositions(student):
-    """random expressions mixing + - * / and unary minus, Duals and numbers on either side"""
-    exprs = _compositions(8, 12, 3)
-    want = [reference_eval(e) for e in exprs]
-    got = evaluate(student, "(" + ", ".join(exprs) + ",)",
-                   "random expressions with + - * / and unary minus (Duals and numbers on either side)")
-    expect_duals(got, want, "random expressions with + - * / and unary minus (Duals and numbers on either "
-                            "side)", rtol=1e-8, atol=1e-10)
-
-
 # ------------------------------------------------------------------------------------------------ powers
-@pytest.mark.part(POW, weight=3)
+@pytest.mark.part(POW_NUMBER, weight=2)
 def test_integer_exponents(student):
     """x ** n for integers n (negative, zero, and negative bases)"""
     gen = rng(20)
@@ -219,7 +248,7 @@ def test_integer_exponents(student):
     check_batch(student, exprs, "Dual ** int (including negative and zero exponents, negative values)")
 
 
-@pytest.mark.part(POW, weight=2)
+@pytest.mark.part(POW_NUMBER, weight=2)
 def test_float_exponents(student):
     """x ** p for float exponents p"""
     gen = rng(21)
@@ -227,10 +256,12 @@ def test_float_exponents(student):
              "Dual(1.7, 1.0) ** 1.0"]
     exprs += [f"{_random_dual(gen, signed=False)} ** {num(round(gen.uniform(-2.5, 2.5), 3))}"
               for _ in range(4)]
-    check_batch(student, exprs, "Dual ** float")
+    exprs += [f"({_random_dual(gen, signed=False)} ** 2) ** 1.5",
+              f"({_random_dual(gen, signed=False)} ** -1) ** 0.5"]
+    check_batch(student, exprs, "Dual ** float (and powers of powers such as (x ** 2) ** 1.5)")
 
 
-@pytest.mark.part(POW)
+@pytest.mark.part(POW_NUMBER)
 def test_powers_of_a_zero_value(student):
     """x ** n where x.val is 0 (no logarithm of 0)"""
     exprs = ["Dual(0.0, 1.0) ** 2", "Dual(0.0, 1.0) ** 1", "Dual(0.0, 2.0) ** 3", "Dual(0.0, 1.0) ** 0",
@@ -238,7 +269,7 @@ def test_powers_of_a_zero_value(student):
     check_batch(student, exprs, "Dual ** n for a Dual whose value is 0 (e.g. Dual(0, 1) ** 2)")
 
 
-@pytest.mark.part(POW, weight=2)
+@pytest.mark.part(POW_DUAL, weight=2)
 def test_dual_exponents(student):
     """x ** y for a Dual exponent y (positive base)"""
     gen = rng(22)
@@ -249,7 +280,7 @@ def test_dual_exponents(student):
     check_batch(student, exprs, "Dual ** Dual (the exponent has a derivative too)")
 
 
-@pytest.mark.part(POW)
+@pytest.mark.part(RPOW)
 def test_number_to_a_dual_power(student):
     """c ** x for a positive number c and a Dual x"""
     gen = rng(23)
@@ -259,12 +290,21 @@ def test_number_to_a_dual_power(student):
     check_batch(student, exprs, "number ** Dual")
 
 
-@pytest.mark.part(POW)
-def test_powers_of_powers(student):
-    """compositions of powers with number and Dual exponents"""
+@pytest.mark.part(POW_DUAL)
+def test_dual_exponent_chains(student):
+    """powers of powers with Dual exponents, such as (x ** y) ** y and x ** (y ** z)"""
     gen = rng(24)
     exprs = []
     for _ in range(3):
         a, b = _random_dual(gen, signed=False), _random_dual(gen, 0.2, 1.5, signed=False)
-        exprs += [f"({a} ** 2) ** 1.5", f"({a} ** {b}) ** 2", f"2.0 ** ({b} ** 3)", f"{a} ** ({b} ** 2)"]
-    check_batch(student, exprs, "powers of powers (number and Dual exponents)")
+        exprs += [f"(lambda a, b: (a ** b) ** b)({a}, {b})", f"(lambda a, b: a ** (b ** a))({a}, {b})"]
+    check_batch(student, exprs, "powers of powers with Dual exponents, such as (x ** y) ** y")
+
+
+@pytest.mark.part(RPOW)
+def test_number_to_a_dual_power_chains(student):
+    """number ** (number ** x) for a Dual x"""
+    gen = rng(25)
+    exprs = [f"{num(round(gen.uniform(0.3, 2.5), 3))} ** ({num(round(gen.uniform(0.3, 2.5), 3))} ** "
+             f"{_random_dual(gen, 0.1, 1.5)})" for _ in range(4)]
+    check_batch(student, exprs, "number ** (number ** Dual), such as 2 ** (3 ** x)")

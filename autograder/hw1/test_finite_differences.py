@@ -1,4 +1,5 @@
-"""Part 4: forward_difference and central_difference (test_finite_differences; the plot is graded by hand).
+"""Part 4: forward_difference (test_forward_difference) and central_difference (test_central_difference);
+the plot is graded by hand.
 
 Plain float functions only: nothing here depends on the student's Dual numbers.
 """
@@ -12,7 +13,7 @@ import pytest
 from autograder.hw1.common import evaluate, num, rng, type_name, with_math
 from mlcourse import autodiff as ad
 
-PART = "test_finite_differences"
+FORWARD, CENTRAL = "test_forward_difference", "test_central_difference"
 
 #: Float functions as source (``m`` is math) and as trusted callables.
 FUNCTIONS = {
@@ -42,13 +43,13 @@ def _check_formula(student, name: str, reference, seed: int) -> None:
                       f"{wrong} of {len(cases)} cases (random f, x and h)"
 
 
-@pytest.mark.part(PART, weight=2)
+@pytest.mark.part(FORWARD, weight=2)
 def test_forward_difference_formula(student):
     """forward_difference(f, x, h) computes (f(x + h) - f(x)) / h"""
     _check_formula(student, "forward_difference", ad.forward_difference, 70)
 
 
-@pytest.mark.part(PART, weight=2)
+@pytest.mark.part(CENTRAL, weight=2)
 def test_central_difference_formula(student):
     """central_difference(f, x, h) computes (f(x + h) - f(x - h)) / (2 h)"""
     _check_formula(student, "central_difference", ad.central_difference, 71)
@@ -63,7 +64,7 @@ def _error_ratio(student, name: str, f: str, x: float, df: float, h: float) -> f
     return err_big / err_small if err_small > 0 else math.inf
 
 
-@pytest.mark.part(PART)
+@pytest.mark.part(FORWARD)
 def test_forward_difference_is_first_order(student):
     """the forward-difference error shrinks like h (10 times smaller h, about 10 times smaller error)"""
     ratio = _error_ratio(student, "forward_difference", "m.exp", 0.5, math.exp(0.5), 1e-2)
@@ -71,7 +72,7 @@ def test_forward_difference_is_first_order(student):
                                "(first order)"
 
 
-@pytest.mark.part(PART)
+@pytest.mark.part(CENTRAL)
 def test_central_difference_is_second_order(student):
     """the central-difference error shrinks like h^2 (10 times smaller h, about 100 times smaller error)"""
     ratio = _error_ratio(student, "central_difference", "m.sin", 0.7, math.cos(0.7), 1e-2)
@@ -79,31 +80,31 @@ def test_central_difference_is_second_order(student):
         "central_difference: dividing h by 10 should divide the error by about 100 (second order)"
 
 
-@pytest.mark.part(PART)
-def test_steps_are_used_as_given(student):
+#: Each quotient's grade cell, for the checks both quotients share.
+QUOTIENTS = [pytest.param("forward_difference", marks=pytest.mark.part(FORWARD, weight=0.5)),
+             pytest.param("central_difference", marks=pytest.mark.part(CENTRAL, weight=0.5))]
+
+
+@pytest.mark.parametrize("name", QUOTIENTS)
+def test_steps_are_used_as_given(student, name):
     """the step h is used as given: large steps and negative steps too"""
+    reference = getattr(ad, name)
     cases = [("(lambda t: t ** 3)", 1.0, 1.0), ("(lambda t: t ** 3)", 2.0, -0.5), ("m.exp", 0.0, -1e-3),
              ("(lambda t: t * t)", 3.0, 0.25)]
-    for name, reference in (("forward_difference", ad.forward_difference),
-                            ("central_difference", ad.central_difference)):
-        expr = "(" + ", ".join(f"{name}({f}, {num(x)}, {num(h)})" for f, x, h in cases) + ",)"
-        got = evaluate(student, with_math(expr), f"{name} with large and negative steps")
-        fns = {"(lambda t: t ** 3)": lambda t: t ** 3, "m.exp": math.exp,
-               "(lambda t: t * t)": lambda t: t * t}
-        for g, (f, x, h) in zip(got, cases, strict=True):
-            assert isinstance(g, (int, float)) and math.isclose(g, reference(fns[f], x, h), rel_tol=1e-12), \
-                f"{name}(f, x, h) should use the step h as given (e.g. h = 1 or a negative h), " \
-                "without changing or replacing it"
+    fns = {"(lambda t: t ** 3)": lambda t: t ** 3, "m.exp": math.exp, "(lambda t: t * t)": lambda t: t * t}
+    expr = "(" + ", ".join(f"{name}({f}, {num(x)}, {num(h)})" for f, x, h in cases) + ",)"
+    got = evaluate(student, with_math(expr), f"{name} with large and negative steps")
+    for g, (f, x, h) in zip(got, cases, strict=True):
+        assert isinstance(g, (int, float)) and math.isclose(g, reference(fns[f], x, h), rel_tol=1e-12), \
+            f"{name}(f, x, h) should use the step h as given (e.g. h = 1 or a negative h), " \
+            "without changing or replacing it"
 
 
-@pytest.mark.part(PART)
-def test_results_are_floats(student):
-    """both difference quotients return a Python or NumPy float"""
-    expr = ("(forward_difference(m.sin, 1.0, 1e-4), central_difference(m.sin, 1.0, 1e-4), "
-            "forward_difference(lambda t: 2 * t, 1, 1), central_difference(lambda t: 2 * t, 1, 1))")
-    got = evaluate(student, with_math(expr), "forward_difference and central_difference")
+@pytest.mark.parametrize("name", QUOTIENTS)
+def test_returns_a_float(student, name):
+    """the difference quotient returns a Python or NumPy float, the right one"""
+    got = evaluate(student, with_math(f"({name}(m.sin, 1.0, 1e-4), {name}(lambda t: 2 * t, 1, 1))"), name)
     kinds = [type_name(g) for g in got if not isinstance(g, float)]
-    assert not kinds, f"forward_difference and central_difference should return a float, not {kinds[0]}"
-    assert math.isclose(got[0], ad.forward_difference(math.sin, 1.0, 1e-4), rel_tol=1e-12) and \
-        math.isclose(got[1], ad.central_difference(math.sin, 1.0, 1e-4), rel_tol=1e-12) and \
-        got[2] == 2.0 and got[3] == 2.0, "forward_difference or central_difference returns a wrong value"
+    assert not kinds, f"{name} should return a float, not {kinds[0]}"
+    assert math.isclose(got[0], getattr(ad, name)(math.sin, 1.0, 1e-4), rel_tol=1e-12) and got[1] == 2.0, \
+        f"{name} returns a wrong value"

@@ -1,4 +1,5 @@
-"""Part 3: derivative and gradient by forward sweeps (test_derivative_gradient).
+"""Part 3: derivative and gradient by forward sweeps: ``test_derivative``, ``test_derivative_constant`` (a
+function that returns a plain number) and ``test_gradient``.
 
 The functions passed in are self-contained (see ``common.py``): they apply the chain rule themselves, so
 these tests judge how ``derivative`` and ``gradient`` seed, sweep and read off the result, whatever the state
@@ -29,11 +30,11 @@ from autograder.hw1.common import (
 )
 from mlcourse import autodiff as ad
 
-PART = "test_derivative_gradient"
+DERIVATIVE, CONSTANT, GRADIENT = "test_derivative", "test_derivative_constant", "test_gradient"
 
 
 # ------------------------------------------------------------------------------------------- derivative
-@pytest.mark.part(PART, weight=2)
+@pytest.mark.part(DERIVATIVE, weight=2)
 def test_derivative_of_single_functions(student):
     """derivative of sin, exp, tanh, x^3, ... at random points"""
     gen = rng(50)
@@ -48,7 +49,7 @@ def test_derivative_of_single_functions(student):
         expect_number(g, w, "derivative(f, x) for functions such as sin, exp, tanh, x**3")
 
 
-@pytest.mark.part(PART, weight=2)
+@pytest.mark.part(DERIVATIVE, weight=2)
 def test_derivative_of_compositions(student):
     """derivative of random compositions of functions, compared with the course library"""
     gen = rng(51)
@@ -64,7 +65,7 @@ def test_derivative_of_compositions(student):
     assert not wrong, f"derivative(f, x) is wrong for {wrong} of {len(want)} random compositions of functions"
 
 
-@pytest.mark.part(PART)
+@pytest.mark.part(DERIVATIVE)
 def test_derivative_returns_a_float(student):
     """derivative returns a float (not a Dual), and the right one"""
     fn, ref = compose([PRIMS[0]])
@@ -74,7 +75,7 @@ def test_derivative_returns_a_float(student):
         "derivative(f, 0.3) returns a float, but the wrong one"
 
 
-@pytest.mark.part(PART, weight=2)
+@pytest.mark.part(DERIVATIVE)
 def test_derivative_is_one_forward_sweep(student):
     """derivative evaluates f once, on a Dual with value x and seed (derivative) 1"""
     fn, _ = compose([PRIMS[2]])
@@ -88,13 +89,18 @@ def test_derivative_is_one_forward_sweep(student):
     assert der == 1.0, "derivative(f, x) should seed the Dual with derivative .der = 1"
 
 
-@pytest.mark.part(PART)
+@pytest.mark.part(CONSTANT, weight=2)
 def test_derivative_of_a_constant_function(student):
     """derivative of a function that returns a plain number is 0.0"""
-    got = evaluate(student, "(derivative(lambda x: 5.0, 1.3), derivative(lambda x: -2.5, 0.0))",
-                   "derivative of a constant function")
+    # counts only for a derivative that also differentiates a function that returns a Dual (a derivative that
+    # always returns 0.0 gets nothing here)
+    fn, ref = compose([PRIMS[4]])
+    got = evaluate(student, with_math(f"derivative({fn}, -0.7)"), "derivative of x^3 at -0.7")
+    expect_number(got, ad.derivative(ref, -0.7), "derivative of x^3 at -0.7 (f returns a Dual)")
+    got = evaluate(student, "(derivative(lambda x: 5.0, 1.3), derivative(lambda x: -2.5, 0.0), "
+                            "derivative(lambda x: 7, 2.0))", "derivative of a constant function")
     for g in got:
-        expect_number(g, 0.0, "derivative(lambda x: 5.0, x) (f returns a plain number)")
+        expect_number(g, 0.0, "derivative(f, x) of a constant function such as f(x) = 5.0")
 
 
 # --------------------------------------------------------------------------------------------- gradient
@@ -102,7 +108,7 @@ def _points(gen: random.Random, n: int) -> list[float]:
     return [round(gen.uniform(-1.5, 1.5), 4) for _ in range(n)]
 
 
-@pytest.mark.part(PART, weight=3)
+@pytest.mark.part(GRADIENT, weight=3)
 def test_gradient_values(student):
     """gradient of random functions of 1 to 4 variables, compared with the course library"""
     gen = rng(60)
@@ -121,7 +127,7 @@ def test_gradient_values(student):
             f"gradient(f, x) is wrong for a random function of {w.size} variable(s)"
 
 
-@pytest.mark.part(PART, weight=2)
+@pytest.mark.part(GRADIENT, weight=2)
 def test_gradient_accepts_lists_and_arrays(student):
     """gradient accepts a list or a NumPy array and returns a float array of shape (n,)"""
     gen = rng(61)
@@ -139,7 +145,7 @@ def test_gradient_accepts_lists_and_arrays(student):
         assert np.allclose(got, want, rtol=1e-9, atol=1e-12), f"gradient(f, x) with x {kind}: wrong values"
 
 
-@pytest.mark.part(PART, weight=2)
+@pytest.mark.part(GRADIENT, weight=2)
 def test_gradient_is_one_sweep_per_coordinate(student):
     """gradient makes one forward sweep per coordinate, seeding one unit direction each time"""
     gen = rng(62)

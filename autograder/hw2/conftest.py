@@ -1,17 +1,48 @@
-"""HW2 suite: a grade cell's hidden tests count only when its visible tests pass.
+"""HW2 suite: a grade cell's hidden tests count only when its visible tests pass and when the functions it
+judges keep to the library rule.
 
 nbgrader gives a test cell 0 points when its visible asserts raise (the hidden region never runs); this gate
-makes the suite score the same way, so nbgrader's autograde and the grading engine agree on every cell.
+makes the suite score the same way, so nbgrader's autograde and the grading engine agree on every cell. The
+library rule (:mod:`autograder.hw2.libraries`) is judged from the submission's code as the trusted side read
+it; a student object that offers no code (``code_cells``) is not judged by it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from autograder.harness import visible_gate
-from autograder.hw2 import visible
+from autograder.hw2 import libraries, visible
 
-_visible_failures, _visible_gate = visible_gate(visible.CHECKS, lambda s, cell: visible.failure(s, cell))
+# visible.failure is looked up at call time, so tests can swap it
+_visible_failures, _visible_gate = visible_gate(visible.SOURCES, lambda s, cell: visible.failure(s, cell))
+
+CELL_FUNCTIONS = libraries.cell_functions()
+
+
+@pytest.fixture(scope="session")
+def _library_violations(student: Any) -> dict[str, str]:
+    """Function -> the library outside the rule that it uses (empty when the student offers no code)."""
+    code_cells = getattr(type(student), "code_cells", None)
+    if code_cells is None:
+        return {}
+    graded = {name for names in CELL_FUNCTIONS.values() for name in names}
+    return libraries.violations(code_cells(student), graded)
+
+
+@pytest.fixture(autouse=True)
+def _library_gate(request: pytest.FixtureRequest, _visible_gate: None,
+                  _library_violations: dict[str, str]) -> None:
+    """After the visible gate (so a failing visible test keeps its own message): a cell of a function that
+    uses a library outside the rule fails with a message naming it."""
+    marker = request.node.get_closest_marker("part")
+    if marker is None or not marker.args:
+        return
+    for function in CELL_FUNCTIONS.get(marker.args[0], ()):
+        if function in _library_violations:
+            pytest.fail(libraries.message(function, _library_violations[function]), pytrace=False)
 
 
 class Memo:

@@ -4,7 +4,7 @@ In a homework notebook::
 
     from mlcourse.check import check
     check("e_step")          # the visible tests of e_step, wherever they are in the notebook
-    check("test_e_step")     # the same, by the test cell's id
+    check("test_e_step_loglik")  # one test cell, by its id
 
 The visible tests are the ones in your notebook's test cells (``mlcourse/checks/<assignment>.py`` holds a
 copy); they run on a copy of your notebook's variables, so nothing you defined is changed. Passing them does
@@ -161,7 +161,7 @@ def check(name: str, assignment: str | None = None, namespace: dict | None = Non
     Parameters
     ----------
     name : str
-        e.g. ``"e_step"``, ``"Dual"`` or ``"test_e_step"``.
+        e.g. ``"e_step"``, ``"Dual"`` or ``"test_e_step_loglik"``.
     assignment : str, optional
         ``"hw1"``, ``"hw2"``...; found from ``name`` when omitted.
     namespace : dict, optional

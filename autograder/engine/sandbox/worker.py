@@ -44,6 +44,7 @@ from autograder.plain import (
     is_readonly_write,
     mutation_message,
     readonly,
+    timeout_message,
     to_plain,
 )
 
@@ -108,7 +109,7 @@ def _describe(what: str, exc: BaseException, cpu: float, memory_mb: int) -> Fail
     if is_readonly_write(exc):
         return Failure("mutation", mutation_message(what))
     if isinstance(exc, Expired):
-        return Failure("timeout", f"{what} took longer than {cpu:g} s (CPU time) and was stopped")
+        return Failure("timeout", timeout_message(what, cpu))
     if isinstance(exc, MemoryError):
         return Failure("memory", f"{what} ran out of memory (the limit is {memory_mb} MiB)")
     if isinstance(exc, SystemExit):

@@ -15,7 +15,7 @@ execute
 release
     ``nbgrader generate_assignment`` and the comparison of a release with a fresh one.
 grade
-    The grading engine (``course grade``) or, until it is importable, ``nbgrader autograde``.
+    The demo submissions, graded by the grading engine (``course grade``).
 site
     The course site: Sphinx + MyST-NB + sphinx-book-theme over the executed notebooks (search, navigation,
     folded code and answers, downloads), offline MathJax.

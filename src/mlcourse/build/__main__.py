@@ -39,9 +39,6 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="ignore the caches")
     b.add_argument("--stages", default=",".join(STAGES),
                    help="comma-separated subset of %(default)s")
-    b.add_argument("--grader", choices=("auto", "course", "nbgrader"), default="auto",
-                   help="grading engine: course grade, nbgrader autograde, or auto (the engine when "
-                        "autograder.cli is importable)")
     b.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: %(default)s)")
     b.add_argument("notebooks", nargs="*", help="execute only these notebooks (paths from ROOT)")
     n = sub.add_parser("normalize", help="strip outputs and volatile metadata from notebooks")
@@ -76,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
     options = BuildOptions(root=root, out=(args.out or root / "_build").resolve(), jobs=max(1, args.jobs),
                            force=args.force, stages=stages, timeout=args.timeout,
-                           select=args.notebooks or None, grader=args.grader,
+                           select=args.notebooks or None,
                            color=sys.stdout.isatty())
     report = build(options)
     return 0 if report.ok else 1

@@ -23,16 +23,15 @@ import base64
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 import nbformat
 
+from autograder.assignments import is_assignment
 from mlcourse.build import cache, execute, grade, release, site
 
 STAGES = ("execute", "release", "grade", "site")
@@ -49,7 +48,7 @@ class BuildOptions:
     out : Path
         The build folder.
     jobs : int
-        Notebooks executed (and assignments graded) at the same time.
+        Notebooks executed at the same time (and the grading engine's ``--workers``).
     force : bool
         Ignore every cache: execute, release, grade and render again.
     stages : sequence of str
@@ -58,9 +57,6 @@ class BuildOptions:
         Seconds one cell may run.
     select : sequence of str, optional
         Execute only these notebooks (paths relative to ``root``); the cache is then not pruned.
-    grader : {"auto", "course", "nbgrader"}
-        Grade with the project's engine (``course grade``), nbgrader's ``autograde``, or the engine when
-        ``autograder.cli`` is importable and nbgrader otherwise.
     color : bool
         Keep the kernels' colours in tracebacks.
     stream : text stream
@@ -74,7 +70,6 @@ class BuildOptions:
     stages: Sequence[str] = STAGES
     timeout: int = 600
     select: Sequence[str] | None = None
-    grader: str = "auto"
     color: bool = False
     stream: TextIO = field(default_factory=lambda: sys.stdout)
 
@@ -278,17 +273,15 @@ class Build:
         """Grade each assignment's demo submissions into the build's scratch course
         ``demo-course/<assignment>/`` (never the repository's gradebook or ``course grade``'s outputs)."""
         names = release.assignment_names(self.root)
-        use_engine = {"course": True, "nbgrader": False}.get(self.o.grader, grade.engine_available())
-        engine = "course grade" if use_engine else "nbgrader autograde"
-        auto_fallback = self.o.grader == "auto" and not use_engine
-        reason = " (autograder.cli is not available yet)" if auto_fallback else ""
-        self.say(f"== grade: {len(names)} assignments with {engine}{reason}")
-        todo = []
+        self.say(f"== grade: {len(names)} assignments with course grade")
         for name in names:
             if not grade.fixture_notebooks(self.root, name):
                 self.say(f"grade {name}: no demo submissions in autograder/fixtures/{name}/ - skipped")
                 continue
-            key = cache.sha256_text(engine, cache.hash_tree(self.root / "solutions" / name),
+            if not is_assignment(self.root, name):
+                self.say(f"grade {name}: no hidden suite autograder/{name}/test_*.py - skipped")
+                continue
+            key = cache.sha256_text("course grade", cache.hash_tree(self.root / "solutions" / name),
                                     cache.hash_tree(self.root / "autograder"),
                                     cache.package_hash(self.root),
                                     (self.root / "nbgrader_config.py").read_text(), self.environment)
@@ -296,34 +289,19 @@ class Build:
             if self.stamps.is_current(f"grade:{name}", key, cache.hash_tree(out_dir)):
                 self.say(f"grade {name}: up to date ({out_dir.relative_to(self.out.parent)})")
                 continue
-            todo.append((name, key, out_dir))
-
-        def run(item: tuple[str, str, Path]) -> tuple[str, str, Path, float, grade.GradeResult | Exception]:
-            name, key, out_dir = item
             start = time.perf_counter()
-            result: grade.GradeResult | Exception
-            try:
-                if use_engine:
-                    result = grade.grade_with_engine(self.root, name, out_dir, workers=self.o.jobs)
-                else:
-                    with tempfile.TemporaryDirectory(prefix=f"mlcourse-grade-{name}-") as tmp:
-                        result = grade.grade_with_nbgrader(self.root, name, out_dir, Path(tmp))
-            except (grade.GradeError, release.ReleaseError, subprocess.TimeoutExpired) as exc:
-                result = exc
-            return name, key, out_dir, time.perf_counter() - start, result
-
-        parallel = 1 if use_engine else max(1, self.o.jobs)  # the engine has its own --workers
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
-            for name, key, out_dir, seconds, result in pool.map(run, todo):
-                if isinstance(result, Exception):
-                    self.say(f"grade {name}: FAILED after {seconds:.1f} s\n{result}")
-                    self.report.errors.append(f"grading {name} failed")
-                    continue
-                self.report.grades.append(result)
-                self.stamps.record(f"grade:{name}", key, cache.hash_tree(out_dir))
-                self.say(f"grade {name}: {result.submissions} submissions -> "
-                         f"{out_dir.relative_to(self.out.parent)}/grades.csv {seconds:.1f} s\n"
-                         f"{grade.describe(result)}")
+            try:  # one assignment at a time: the engine grades with its own --workers
+                result = grade.grade_with_engine(self.root, name, out_dir, workers=self.o.jobs)
+            except (grade.GradeError, subprocess.TimeoutExpired) as exc:
+                self.say(f"grade {name}: FAILED after {time.perf_counter() - start:.1f} s\n{exc}")
+                self.report.errors.append(f"grading {name} failed")
+                continue
+            self.report.grades.append(result)
+            self.stamps.record(f"grade:{name}", key, cache.hash_tree(out_dir))
+            seconds = time.perf_counter() - start
+            self.say(f"grade {name}: {result.submissions} submissions -> "
+                     f"{out_dir.relative_to(self.out.parent)}/grades.csv {seconds:.1f} s\n"
+                     f"{grade.describe(result)}")
 
     # -- site ------------------------------------------------------------------------------------------
     def site(self) -> None:

@@ -19,31 +19,48 @@ passes over blocks of a few hundred to a few thousand samples:
 
 How the work is shaped (why it is fast):
 
-* The data are stored once per fit as ``XT``: centred at their mean, transposed (D+1, N), with a row of ones.
-  For each block, **one batched matrix product** ``A @ XT[:, block]`` whitens it for every component at once:
-  with ``A_k = [P_k^T | -P_k^T mu_k]`` the result is ``y_k = P_k^T (x - mu_k)`` (identity covariance), and the
-  squared norms of the ``y_k`` are the Mahalanobis distances.
-* The M-step accumulates ``sum_n r_nk [y;1][y;1]^T`` -- again one batched product per block -- i.e. the
-  scatter of each component *about its current mean, in whitened coordinates*. Converting back
-  (``L_k (.) L_k^T``) and moving to the new mean is exact algebra, and it keeps the covariance update
-  accurate however far the data sit from the origin (no ``E[xx^T] - mu mu^T`` cancellation).
-* Blocks are small enough that the (K, D+1, block) buffers stay in cache; all temporaries are reused and
-  every elementwise step is in place; log-space throughout
-  (:func:`~mlcourse.mixture.stats.exp_normalize_`, the package's one log-sum-exp).
+* The data are stored once per fit as ``XT``: a row of ones, then the data centred at their mean,
+  transposed: (D+1, N). For each block, batched matrix products ``A @ XT[:, block]`` whiten it for every
+  component at once: with ``A_k = [-P_k^T mu_k | P_k^T]`` the result is ``y_k = P_k^T (x - mu_k)`` (identity
+  covariance), and the squared norms of the ``y_k`` (one ``einsum`` pass) are the Mahalanobis distances.
+  ``P_k^T`` is lower triangular, so the first ``D // 2`` rows of ``y_k`` need only the first ``D // 2 + 1``
+  rows of ``XT``: two products instead of one skip a quarter of the multiply-adds (all zeros).
+* The M-step accumulates ``sum_n r_nk [y;1][y;1]^T`` -- again batched products per block -- i.e. the
+  scatter of each component *about its current mean, in whitened coordinates*. The matrix is symmetric:
+  the products compute its left columns and lower-right corner (three quarters of it) and the rest is
+  mirrored once per pass. Converting back (``L_k (.) L_k^T``) and moving to the new mean is exact algebra,
+  and it keeps the covariance update accurate however far the data sit from the origin (no
+  ``E[xx^T] - mu mu^T`` cancellation).
+* Blocks are small enough that the (K, D+1, block) buffers stay in cache, and they are made once per fit
+  (:meth:`Design.scratch`); all temporaries are reused and every elementwise step is in place; log-space
+  throughout (:func:`~mlcourse.mixture.stats.exp_normalize_`, the package's one log-sum-exp).
 * BLAS is held to one thread inside the passes (and during ``GaussianMixture.fit`` / ``KMeans.fit``): the
   per-block products are small, and on few cores OpenBLAS's spinning worker threads otherwise fight the
   elementwise NumPy work for the CPU; on a loaded machine a tiny threaded BLAS call can even wait a whole
   scheduler time slice (~25 ms) for its worker.
+* Instead, the fused EM sweep cuts its blocks into fixed chunks, each summed into its own accumulator;
+  the chunks' sums are added in chunk order at the end. For large problems, when the machine has a CPU to
+  spare (two or more, load below their number), a worker thread takes chunks too (NumPy releases the GIL
+  inside every product and elementwise loop):
+  the two threads claim the next chunk in turn, and the calling thread never waits for the worker (a
+  chunk the worker has not finished when the rest are done is summed again by the calling thread), so a
+  worker that gets no CPU on a busy machine costs next to nothing. Which thread sums a chunk never changes
+  its value, so the results are the same bit for bit with or without the worker (:data:`THREADS` sets the
+  most threads a sweep uses).
 * Responsibilities are floored at ``exp(-600)`` of each sample's largest inside the fit (never in the public
   E-step): far below float64 resolution, but it keeps the products out of slow subnormal arithmetic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -51,17 +68,35 @@ from mlcourse.mixture.em import COUNT_GUARD, covariances_of_type
 from mlcourse.mixture.gaussian import expand_to_full, log_det_cholesky, log_normalizer
 from mlcourse.mixture.stats import EXP_FLOOR, exp_normalize_
 
-#: Target number of float64 entries of one (K, D+1, block) buffer (512 KiB): three of them stay in L2/L3.
-_BUFFER_ENTRIES = 1 << 16
+#: Target number of float64 entries of one (K, D+1, block) buffer (2 MiB; the two of a sweep stay in L3).
+#: Measured on 2-core AMD EPYC (1 MiB L2): 0.5 and 1 MiB buffers were 5-15% slower at D = 16 (more, shorter
+#: products and more Python calls per sweep), 3-4 MiB slower again.
+_BUFFER_ENTRIES = 1 << 18
 _MIN_BLOCK, _MAX_BLOCK = 256, 16384
 
+#: The most threads one EM sweep uses (1: always in the calling thread). The results do not depend on it.
+THREADS = 2
+#: ``N K (D+1)^2`` below which a sweep stays in the calling thread: waking a worker for a small problem
+#: costs more (~50 us) than it saves.
+_THREAD_WORK = 4_000_000
+#: At most this many chunks per sweep (each has a (K, D+1, D+1) accumulator); at least one block each.
+_MAX_CHUNKS = 64
+
 _controller: Any = None
+_blas_depth = 0  # how many single_threaded_blas contexts are open (only the outermost sets the limits)
+_blas_lock = threading.Lock()
+_executor: tuple[int, ThreadPoolExecutor] | None = None  # (the pid that made it, the pool): not across fork
+T = TypeVar("T")
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread for the duration (no-op when threadpoolctl is unavailable)."""
-    global _controller
+    """Limit BLAS to one thread for the duration (no-op when threadpoolctl is unavailable).
+
+    Re-entrant: inside another ``single_threaded_blas`` (``GaussianMixture.fit`` around its sweeps) it does
+    nothing, since setting and restoring the limits costs ~0.3 ms, a tenth of a small EM iteration.
+    """
+    global _controller, _blas_depth
     if _controller is None:
         try:
             import scipy.linalg  # noqa: F401  (load SciPy's BLAS before taking the snapshot)
@@ -69,31 +104,128 @@ def single_threaded_blas() -> Iterator[None]:
             _controller = ThreadpoolController()
         except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
             _controller = False
-    context = _controller.limit(limits=1, user_api="blas") if _controller else nullcontext()
-    with context:
-        yield
+    with _blas_lock:
+        outermost = _blas_depth == 0
+        _blas_depth += 1
+    try:
+        context = _controller.limit(limits=1, user_api="blas") if _controller and outermost else nullcontext()
+        with context:
+            yield
+    finally:
+        with _blas_lock:
+            _blas_depth -= 1
+
+
+def _spare_cpu() -> bool:
+    """Whether a second CPU is likely free: this process may run on two or more, and the machine's load
+    (runnable threads, averaged over the last minute) is below their number. On a busy machine a second
+    thread of ours would only take turns with the first on the same CPU."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return False
+    return cpus >= 2 and load < cpus
+
+
+def _worker() -> ThreadPoolExecutor | None:
+    """This process's one-thread pool that helps with sweeps; None when ``THREADS < 2`` or no CPU is free."""
+    global _executor
+    if THREADS < 2 or not _spare_cpu():
+        return None
+    if _executor is None or _executor[0] != os.getpid():  # a forked child must not wait on its parent's
+        _executor = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlcourse-em"))
+    return _executor[1]
+
+
+def _share(task: Callable[[int, int], T], n_tasks: int, work: int) -> list[T]:
+    """``[task(slot, i) for i in range(n_tasks)]``, shared with the worker thread when it pays.
+
+    The calling thread (``slot`` 0) and, when ``work`` is large enough and :func:`_worker` gives one, the
+    worker thread (``slot`` 1) claim the next ``i`` in turn. The calling thread never waits for the worker:
+    a task the worker has claimed but not finished when the calling thread runs out of tasks (the worker
+    may have no CPU at all on a busy machine) is computed again by the calling thread, and the first value
+    kept. So ``task`` must give the same value whichever thread computes it; ``slot`` only tells it whose
+    buffers it may use.
+    """
+    lock = threading.Lock()
+    values: list[Any] = [None] * n_tasks
+    done = [False] * n_tasks
+    claimed = [0]
+
+    def claim() -> int:
+        with lock:
+            i = claimed[0]
+            claimed[0] = min(i + 1, n_tasks)
+            return i
+
+    def keep(i: int, value: T) -> None:
+        with lock:
+            if not done[i]:
+                values[i], done[i] = value, True
+
+    def run(slot: int) -> None:
+        while (i := claim()) < n_tasks:
+            keep(i, task(slot, i))
+
+    worker = _worker() if work >= _THREAD_WORK and n_tasks > 1 else None
+    if worker is not None:
+        try:
+            worker.submit(run, 1)
+        except RuntimeError:  # no thread can be started (process limits, interpreter shutting down)
+            pass
+    try:
+        run(0)
+        for i in range(n_tasks):  # what the worker still holds: do it here rather than wait
+            if not done[i]:
+                keep(i, task(0, i))
+    finally:
+        with lock:
+            claimed[0] = n_tasks  # after a failure too: nothing more for the worker to claim
+    return values
 
 
 class Design:
-    """The data, centred at their mean, transposed and augmented with a row of ones: ``XT`` (D+1, N).
+    """The data, centred at their mean, transposed and led by a row of ones: ``XT`` (D+1, N).
 
-    Built once per fit (one pass over X); every kernel reads blocks of columns of ``XT``.
+    Built once per fit (one pass over X); every kernel reads blocks of columns of ``XT``: row 0 is all
+    ones, rows ``1..D`` are ``(x - shift)^T``.
     """
 
-    __slots__ = ("XT", "n_features", "n_samples", "shift")
+    __slots__ = ("XT", "_scratch", "n_features", "n_samples", "shift")
 
     def __init__(self, X: np.ndarray) -> None:
         n_samples, n_features = X.shape
         self.n_samples, self.n_features = n_samples, n_features
+        self._scratch: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.shift = X.mean(axis=0)
         self.XT = np.empty((n_features + 1, n_samples))
-        np.subtract(X.T, self.shift[:, None], out=self.XT[:n_features])
-        self.XT[n_features] = 1.0
+        self.XT[0] = 1.0
+        np.subtract(X.T, self.shift[:, None], out=self.XT[1:])
+
+    def block_size(self, n_components: int) -> int:
+        """Samples per block: one (K, D+1, block) buffer stays in cache; never more than N."""
+        size = _BUFFER_ENTRIES // (n_components * (self.n_features + 1))
+        return max(1, min(max(size, _MIN_BLOCK), _MAX_BLOCK, self.n_samples))
+
+    def scratch(self, slot: int, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Block buffers ``(y, work, L)`` for the sweeps of one thread (``slot``), kept for the whole fit:
+        fresh megabyte buffers every iteration would cost their page faults again each time.
+
+        ``y`` (K, D+1, block) has its last row set to ones (the kernels never write it), ``work`` is the same
+        shape, ``L`` (K, block).
+        """
+        key = (slot, n_components)
+        if key not in self._scratch:
+            K, D, size = n_components, self.n_features, self.block_size(n_components)
+            y = np.empty((K, D + 1, size))
+            y[:, D] = 1.0
+            self._scratch[key] = (y, np.empty((K, D + 1, size)), np.empty((K, size)))
+        return self._scratch[key]
 
     def blocks(self, n_components: int) -> Iterator[tuple[int, int]]:
-        """(start, stop) of consecutive blocks sized so one (K, D+1, block) buffer stays in cache."""
-        size = int(np.clip(_BUFFER_ENTRIES // (n_components * (self.n_features + 1)),
-                           _MIN_BLOCK, _MAX_BLOCK))
+        """(start, stop) of consecutive blocks of :meth:`block_size` samples (the last may be shorter)."""
+        size = self.block_size(n_components)
         for start in range(0, self.n_samples, size):
             yield start, min(start + size, self.n_samples)
 
@@ -122,17 +254,31 @@ class Components:
     cov_chol: np.ndarray | None = None
 
     def affine(self) -> np.ndarray:
-        """``A`` (K, D, D+1): ``A_k [x; 1] = P_k^T (x - mu_k)``."""
+        """``A`` (K, D, D+1): ``A_k [1; x] = P_k^T (x - mu_k)``."""
         K, D = self.means.shape
         A = np.empty((K, D, D + 1))
         PT = self.prec_chol.transpose(0, 2, 1)
-        A[:, :, :D] = PT
-        A[:, :, D] = -np.einsum("kij,kj->ki", PT, self.means)
+        A[:, :, 1:] = PT
+        A[:, :, 0] = -np.einsum("kij,kj->ki", PT, self.means)
         return A
 
     def log_constants(self) -> np.ndarray:
         """``log pi_k + sum_d log P_dd - D/2 log 2 pi``: the log-joint without its ``-|y|^2/2`` part."""
         return self.log_weights + log_normalizer(-self.log_det, self.means.shape[1])
+
+    @cached_property
+    def whitening(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(h, A[:, :h, :h+1], A[:, h:])`` for :meth:`_Sweep.whiten`, computed once for all its sweeps.
+
+        ``P_k^T`` is lower triangular (always, unless a caller passed other factors), so the first
+        ``h = D // 2`` rows of ``y_k`` need only ``[1; x_1 .. x_h]``; ``h = 0`` is the plain product.
+        """
+        A = self.affine()
+        D = self.means.shape[1]
+        below = np.tril_indices(D, -1)
+        upper = not self.prec_chol[:, below[0], below[1]].any()
+        h = D // 2 if upper else 0
+        return h, A[:, :h, :h + 1], A[:, h:]
 
 
 def components(means: np.ndarray, prec_chol: np.ndarray, covariance_type: str, weights: np.ndarray,
@@ -147,41 +293,52 @@ def components(means: np.ndarray, prec_chol: np.ndarray, covariance_type: str, w
 
 
 class _Sweep:
-    """Reusable per-pass buffers and the two block kernels (whiten + log-joint, accumulate statistics)."""
+    """Reusable per-pass buffers and the block kernels (whiten + log-joint, accumulate statistics)."""
 
-    def __init__(self, design: Design, comps: Components) -> None:
+    def __init__(self, design: Design, comps: Components, slot: int = 0) -> None:
         K, D = comps.means.shape
         self.design, self.K, self.D = design, K, D
-        self.A = comps.affine()
+        self.half, self.A_top, self.A_bottom = comps.whitening
         self.const = comps.log_constants()
-        size = max(stop - start for start, stop in design.blocks(K))
-        self.y = np.empty((K, D + 1, size))
-        self.y[:, D] = 1.0  # [y; 1]: the ones row makes the statistics carry N_k and sum(r y) too
-        self.work = np.empty((K, D + 1, size))
-        self.L = np.empty((K, size))
+        # y holds [y; 1]: the ones row makes the statistics carry N_k and sum(r y) too
+        self.y, self.work, self.L = design.scratch(slot, K)
+        # S is symmetric: columns [0, m) in full and the corner [m, D+1)^2; _mirror() fills the rest.
+        self.m = (D + 2) // 2
+        self.S_left = np.empty((K, D + 1, self.m))
+        self.S_corner = np.empty((K, D + 1 - self.m, D + 1 - self.m))
 
     def whiten(self, start: int, stop: int) -> np.ndarray:
-        """``self.y[k] = [P_k^T (x - mu_k); 1]`` for the block's samples: one batched product."""
-        y = self.y[:, :, :stop - start]
-        np.matmul(self.A, self.design.XT[:, start:stop], out=y[:, :self.D])
+        """``self.y[k] = [P_k^T (x - mu_k); 1]`` for the block's samples (batched products)."""
+        y, XT, h = self.y[:, :, :stop - start], self.design.XT[:, start:stop], self.half
+        if h:
+            np.matmul(self.A_top, XT[:h + 1], out=y[:, :h])
+        np.matmul(self.A_bottom, XT, out=y[:, h:self.D])
         return y
 
     def log_joint(self, start: int, stop: int) -> np.ndarray:
         """Whiten the block into ``self.y`` and return its log-joint, (K, b), in a reused buffer."""
-        b, D = stop - start, self.D
-        y, sq, L = self.whiten(start, stop), self.work[:, :D, :b], self.L[:, :b]
-        np.square(y[:, :D], out=sq)
-        np.add.reduce(sq, axis=1, out=L)
+        D = self.D
+        y, L = self.whiten(start, stop), self.L[:, :stop - start]
+        np.einsum("kdn,kdn->kn", y[:, :D], y[:, :D], out=L)  # |y|^2 in one pass, no temporary
         L *= -0.5
         L += self.const[:, None]
         return L
 
     def accumulate(self, R: np.ndarray, S: np.ndarray) -> None:
-        """``S_k += sum_n R_kn [y_kn; 1][y_kn; 1]^T`` for the block currently in ``self.y``."""
-        b = R.shape[1]
+        """``S_k += sum_n R_kn [y_kn; 1][y_kn; 1]^T`` for the block in ``self.y`` (all but the upper-right
+        block, which :func:`_mirror` fills once the sweep is done)."""
+        b, m = R.shape[1], self.m
         y, work = self.y[:, :, :b], self.work[:, :, :b]
         np.multiply(R[:, None, :], y, out=work)
-        S += np.matmul(work, y.transpose(0, 2, 1))
+        S[:, :, :m] += np.matmul(work, y[:, :m].transpose(0, 2, 1), out=self.S_left)
+        S[:, m:, m:] += np.matmul(work[:, m:], y[:, m:].transpose(0, 2, 1), out=self.S_corner)
+
+
+def _mirror(S: np.ndarray) -> np.ndarray:
+    """Complete statistics of :meth:`_Sweep.accumulate`: the upper-right block from the lower-left one."""
+    m = (S.shape[-1] + 1) // 2
+    S[:, :m, m:] = S[:, m:, :m].transpose(0, 2, 1)
+    return S
 
 
 def log_joint(design: Design, comps: Components) -> np.ndarray:
@@ -207,23 +364,42 @@ def responsibilities(design: Design, comps: Components) -> tuple[np.ndarray, flo
     return gamma, loglik
 
 
+def _em_chunk(design: Design, comps: Components, slot: int, blocks: Sequence[tuple[int, int]]
+              ) -> tuple[float, np.ndarray]:
+    """The fused sweep over some blocks (with the buffers of ``slot``): the log-likelihood of their samples
+    and their statistics (upper-right block not filled in)."""
+    K, D = comps.means.shape
+    S = np.zeros((K, D + 1, D + 1))
+    loglik = 0.0
+    sweep = _Sweep(design, comps, slot)
+    for start, stop in blocks:
+        L = sweep.log_joint(start, stop)
+        loglik += float(exp_normalize_(L, axis=0, floor=EXP_FLOOR, finite=True).sum())
+        sweep.accumulate(L, S)
+    return loglik, S
+
+
 def em_statistics(design: Design, comps: Components) -> tuple[float, np.ndarray]:
     """One fused EM sweep: total log-likelihood under ``comps`` and the whitened statistics ``S``.
 
     ``S`` (K, D+1, D+1) holds, for each component, ``sum_n r_nk [y;1][y;1]^T`` with ``y = P_k^T (x - mu_k)``
     (see :func:`parameters_from_statistics`). Responsibilities below ``exp(EXP_FLOOR)`` of a sample's largest
     are raised to that floor: invisible in float64 sums, and it keeps the arithmetic out of subnormals.
+    The blocks are summed in fixed chunks, added in order at the end (two threads may share the chunks; see
+    the module docstring): the same values whichever thread summed which chunk.
     """
     K, D = comps.means.shape
-    S = np.zeros((K, D + 1, D + 1))
-    loglik = 0.0
+    blocks = list(design.blocks(K))
+    per_chunk = -(-len(blocks) // _MAX_CHUNKS)
+    chunks = [blocks[i:i + per_chunk] for i in range(0, len(blocks), per_chunk)]
     with single_threaded_blas():
-        sweep = _Sweep(design, comps)
-        for start, stop in design.blocks(K):
-            L = sweep.log_joint(start, stop)
-            loglik += float(exp_normalize_(L, axis=0, floor=EXP_FLOOR, finite=True).sum())
-            sweep.accumulate(L, S)
-    return loglik, S
+        sums = _share(lambda slot, i: _em_chunk(design, comps, slot, chunks[i]), len(chunks),
+                      work=design.n_samples * K * (D + 1) ** 2)
+    loglik, S = sums[0][0], sums[0][1].copy()
+    for chunk_loglik, chunk_S in sums[1:]:
+        loglik += chunk_loglik
+        S += chunk_S
+    return loglik, _mirror(S)
 
 
 def statistics_from_responsibilities(design: Design, resp: np.ndarray) -> tuple[np.ndarray, Components]:
@@ -234,8 +410,8 @@ def statistics_from_responsibilities(design: Design, resp: np.ndarray) -> tuple[
     """
     K, D = resp.shape[1], design.n_features
     with single_threaded_blas():
-        sums = design.XT @ resp  # (D+1, K): sum_n r_nk x_n and N_k
-        means = (sums[:D] / (sums[D] + COUNT_GUARD)).T
+        sums = design.XT @ resp  # (D+1, K): N_k and sum_n r_nk x_n
+        means = (sums[1:] / (sums[0] + COUNT_GUARD)).T
         eye = np.broadcast_to(np.eye(D), (K, D, D))
         comps = Components(log_weights=np.zeros(K), means=means, prec_chol=eye, log_det=np.zeros(K),
                            cov_chol=eye)
@@ -244,7 +420,7 @@ def statistics_from_responsibilities(design: Design, resp: np.ndarray) -> tuple[
         for start, stop in design.blocks(K):
             sweep.whiten(start, stop)  # y = x - mu_k
             sweep.accumulate(np.ascontiguousarray(resp[start:stop].T), S)
-    return S, comps
+    return _mirror(S), comps
 
 
 def parameters_from_statistics(S: np.ndarray, comps: Components, reg_covar: float,
