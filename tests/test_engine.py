@@ -13,8 +13,7 @@ import zipfile
 import numpy as np
 import pytest
 from test_grading import STUDENTS as TOY_NOTEBOOKS
-from test_grading import SUITE as TOY_SUITE
-from test_grading import toy_notebook
+from test_grading import toy_assignment, toy_notebook
 
 from autograder import harness
 from autograder.engine import protocol
@@ -652,14 +651,7 @@ TOY_STUDENTS = {name: TOY_NOTEBOOKS[name] for name in ("alice", "bob", "dave")}
 
 
 def _toy_course(base) -> dict:
-    source = base / "solutions" / "toy"
-    source.mkdir(parents=True)
-    solution = toy_notebook("    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
-                            "    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION", hidden=True)
-    (source / "toy.ipynb").write_text(json.dumps(solution, indent=1))
-    suite = base / "suite" / "toy"
-    suite.mkdir(parents=True)
-    (suite / "test_toy.py").write_text(textwrap.dedent(TOY_SUITE))
+    source, suite = toy_assignment(base)
     subs = base / "submissions"
     for name, nb in TOY_STUDENTS.items():
         (subs / name / "toy").mkdir(parents=True)

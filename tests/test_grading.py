@@ -93,9 +93,8 @@ STUDENTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("toy")
+def toy_assignment(base: Path) -> tuple[Path, Path]:
+    """Write the toy assignment's source notebook and hidden suite under ``base``; return both folders."""
     source = base / "solutions" / "toy"
     source.mkdir(parents=True)
     solution = toy_notebook("    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
@@ -104,6 +103,13 @@ def toy(tmp_path_factory) -> dict[str, Path]:
     suite = base / "suite" / "toy"
     suite.mkdir(parents=True)
     (suite / "test_toy.py").write_text(textwrap.dedent(SUITE))
+    return source, suite
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("toy")
+    source, suite = toy_assignment(base)
     subs = base / "submissions"
     subs.mkdir()
     for name, nb in STUDENTS.items():

@@ -15,11 +15,9 @@ nbgrader agreement on every fixture) is checked once for all of them in ``tests/
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import math
 import random
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -449,18 +447,6 @@ def test_the_suite_holds_the_notebooks_visible_tests(source):
     for gid, cell in grade_test_cells(source).items():
         assert visible.SOURCES[gid].strip() == _visible_source(cell).strip(), \
             f"mlcourse/checks/hw1.py is stale for {gid}: run python -m mlcourse.checks"
-
-
-def _notebook_visible_passes(namespace: dict, code: str) -> bool:
-    scope = dict(namespace)
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            exec(compile(code, "<visible tests>", "exec"), scope)
-        except Exception:
-            return False
-    return True
 
 
 def test_the_gate_reports_the_visible_assert_message():
