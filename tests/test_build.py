@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sys
 import time
@@ -269,3 +270,34 @@ def test_demo_grading_never_touches_the_course_gradebook_or_course_grade_outputs
     with pytest.raises(grade.GradeError):
         monkeypatch.setattr(grade.subprocess, "run", lambda cmd, **kw: sp.CompletedProcess(cmd, 2, "", "bad"))
         grade.grade_with_engine(root, "hw1", out_dir, workers=2)
+
+
+def test_a_demo_course_graded_with_other_grade_cells_is_moved_aside_not_deleted(tmp_path, monkeypatch):
+    """nbgrader cannot change the cells of a graded assignment: the build's scratch course of an assignment
+    whose grade cells changed is kept next to a new one (``make course`` after the cells were split)."""
+    from nbgrader.api import Gradebook
+
+    from mlcourse.build.grade import retire_if_cells_changed
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # nbgrader runs alembic
+    source = tmp_path / "solutions" / "toy"
+    source.mkdir(parents=True)
+    cell = new_code_cell("assert True", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "points": 1, "grade_id": "test_new",
+        "schema_version": 3}})
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), source / "toy.ipynb")
+    out = tmp_path / "demo-course" / "toy"
+    out.mkdir(parents=True)
+    (out / "grades.csv").write_text("student_id,score\nann,1\n")
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        gb.add_assignment("toy")
+        gb.add_notebook("toy", "toy")
+        gb.add_grade_cell("test_new", "toy", "toy", max_score=1, cell_type="code")
+    assert retire_if_cells_changed(out, "toy", source) is None and out.is_dir()  # same cells: it stays
+
+    cell.metadata["nbgrader"]["grade_id"] = "test_split_a"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), source / "toy.ipynb")
+    aside = retire_if_cells_changed(out, "toy", source)
+    assert aside is not None and not out.exists() and aside.parent == out.parent
+    assert aside.name.startswith("toy.replaced-") and (aside / "grades.csv").read_text().endswith("ann,1\n")
+    assert retire_if_cells_changed(out, "toy", source) is None  # nothing there any more: nothing to do
