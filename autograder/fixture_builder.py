@@ -9,10 +9,15 @@
 
       {"answers": {"<markdown solution cell id>": "a written answer"},
        "bugs": {"<fixture>": {"<solution cell id>": [["old", "new"], {"regex": "...", "new": "..."}]},
-                "<fixture>": {"<solution cell id>": {"body": "the whole solution region, replaced"}}}}
+                "<fixture>": {"<solution cell id>": {"body": "the whole solution region, replaced"}},
+                "<fixture>": {"<solution cell id>": {"cell": "the whole cell, written from scratch"}},
+                "<fixture>": {"<solution cell id>": {"like": ["<fixture>", "<solution cell id>"]}}}}
 
-  Each ``old`` text (or ``regex``) must occur exactly once in the filled-in cell, so a fixture that no longer
-  fits the solution fails loudly instead of silently testing nothing.
+  A cell's change is a list of text edits of the filled-in cell, applied in order (each ``old`` text, or
+  ``regex``, must occur exactly once, so a fixture that no longer fits the solution fails loudly instead of
+  silently testing nothing); or ``body``, the code of the cell's one solution region; or ``cell``, the
+  cell's whole source (code that replaces the given functions as well, e.g. trivial code); or ``like``, the
+  same change as another fixture's cell (one text for code two fixtures or two functions share).
 
 ``correct`` (every region filled in) and ``unchanged_release`` (the release as is) are always built. The
 expected score of every fixture per grade cell is written by hand in ``expected.json``: it is the
@@ -103,10 +108,13 @@ def submission(release: nbformat.NotebookNode, regions: dict[str, list[str]] | N
         where = f"fixture {name}, cell {cell.id}"
         if cell.cell_type == "code":
             bodies, bug = regions[cell.id], bugs.get(cell.id, [])
+            if isinstance(bug, dict) and set(bug) == {"cell"}:
+                cell.source = bug["cell"].strip("\n")
+                continue
             if isinstance(bug, dict):
                 if set(bug) != {"body"} or len(bodies) != 1:
                     raise FixtureError(f"{where}: {{\"body\": ...}} replaces the one solution region of a "
-                                       "cell")
+                                       f"cell; {{\"cell\": ...}} the whole cell (not {sorted(bug)})")
                 bodies, bug = [bug["body"].strip("\n")], []
             cell.source = _edit(_fill(cell.source, bodies, where), bug, where)
         elif cell.id in answers:
@@ -125,8 +133,33 @@ def build(files: AssignmentFiles) -> dict[str, nbformat.NotebookNode]:
     for name, bugs in declared["bugs"].items():
         if name in fixtures:
             raise FixtureError(f"fixture {name!r} is built anyway; give the bug another name")
+        bugs = {cell: resolve(declared["bugs"], name, cell) for cell in bugs}
         fixtures[name] = submission(release, regions, bugs, declared["answers"], name)
     return fixtures
+
+
+def resolve(bugs: dict[str, dict[str, Any]], fixture: str, cell: str) -> Any:
+    """The change of ``cell`` in ``fixture``, following ``{"like": [fixture, cell]}`` references.
+
+    Raises
+    ------
+    FixtureError
+        A reference to an undeclared fixture or cell, or a cycle of references.
+    """
+    seen = [(fixture, cell)]
+    change = bugs[fixture][cell]
+    while isinstance(change, dict) and "like" in change:
+        target = change["like"]
+        where = f"fixture {seen[-1][0]}, cell {seen[-1][1]}"
+        if set(change) != {"like"} or not (isinstance(target, list) and len(target) == 2):
+            raise FixtureError(f"{where}: a reference is {{\"like\": [fixture, cell]}}, not {change!r}")
+        if target[0] not in bugs or target[1] not in bugs[target[0]]:
+            raise FixtureError(f"{where}: {target} is not a declared change (fixtures.json)")
+        if tuple(target) in seen:
+            raise FixtureError(f"{where}: the references {[*seen, tuple(target)]} form a cycle")
+        seen.append(tuple(target))
+        change = bugs[target[0]][target[1]]
+    return change
 
 
 def text_of(nb: nbformat.NotebookNode) -> str:

@@ -4,10 +4,15 @@ A corpus of HW2 submissions (``BENCH_GRADING_N``, default 40) is built from the 
 ``autograder/fixtures/hw2/`` (correct, buggy and slow ones, copied under distinct student ids). The same
 corpus is graded twice in scratch course folders:
 
-* **nbgrader**: ``nbgrader generate_assignment`` then ``nbgrader autograde hw2``, as a course would run it:
-  every notebook executed top to bottom in its own kernel, the hidden tests scored in the kernel;
+* **nbgrader**: ``nbgrader generate_assignment``, ``nbgrader autograde hw2`` then ``nbgrader
+  generate_feedback hw2``, as a course would run them: every notebook executed top to bottom in its own
+  kernel, the hidden tests scored in the kernel, then a feedback page per submission (timed separately);
 * **engine**: ``course grade hw2`` with the default number of workers (one per core): hidden tests in a
-  trusted process against sandboxed workers, nbgrader for bookkeeping and feedback.
+  trusted process against sandboxed workers, nbgrader for bookkeeping and feedback; and again with
+  ``--no-feedback``.
+
+Each engine run is compared with the nbgrader steps that make the same files: autograde + feedback with
+``course grade``, autograde alone with ``course grade --no-feedback``.
 
 The table reports submissions per minute and their ratio, whether both give identical scores per grade
 cell, where the engine's time goes, and memory (peak RSS of the sandboxed workers and of the largest process
@@ -89,7 +94,11 @@ def nbgrader_baseline(work: Path, n: int) -> dict:
     seconds, code, rss = _run([*nbgrader, "autograde", "hw2", "--force", *common], course,
                               work / "nbgrader-autograde.log")
     scores = _gradebook_scores(db)
-    return {"seconds": seconds, "exit": code, "rss_mib": rss, "scores": scores, "students": students}
+    feedback, feedback_code, _ = _run([*nbgrader, "generate_feedback", "hw2", "--force", *common], course,
+                                      work / "nbgrader-feedback.log")
+    pages = len(list((course / "feedback").glob("*/hw2/hw2.html")))
+    return {"seconds": seconds, "exit": code, "rss_mib": rss, "scores": scores, "students": students,
+            "feedback_seconds": feedback, "feedback_exit": feedback_code, "feedback_pages": pages}
 
 
 def _gradebook_scores(db_url: str) -> dict[str, dict[str, float]]:
@@ -109,13 +118,15 @@ def _gradebook_scores(db_url: str) -> dict[str, dict[str, float]]:
     return scores
 
 
-def engine_run(work: Path, n: int) -> dict:
-    course = work / "engine-course"
+def engine_run(work: Path, n: int, feedback: bool = True) -> dict:
+    tag = "" if feedback else "-no-feedback"
+    course = work / f"engine-course{tag}"
     students = corpus(course / "submitted", n)
-    out = work / "engine-out"
+    out = work / f"engine-out{tag}"
+    extra = [] if feedback else ["--no-feedback"]
     seconds, code, rss = _run([sys.executable, "-m", "autograder.cli", "grade", "hw2",
-                               str(course / "submitted"), "--out", str(out), "--force"], ROOT,
-                              work / "engine.log")  # --force: a loaded machine's slow calibration only warns
+                               str(course / "submitted"), "--out", str(out), "--force", *extra], ROOT,
+                              work / f"engine{tag}.log")  # --force: a slow calibration only warns
     scores: dict[str, dict[str, float]] = {}
     grades = out / "grades.csv"
     if grades.is_file():
@@ -253,20 +264,26 @@ def main(out_dir: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         engine = engine_run(work, n)
+        bare = engine_run(work, n, feedback=False)
         scale_start = time.perf_counter()
         scale = parent_at_scale(work, sizes) if sizes else {}
         scale_seconds = time.perf_counter() - scale_start
         base = nbgrader_baseline(work, n)
-        if engine["exit"]:
-            raise RuntimeError(f"course grade failed:\n{(work / 'engine.log').read_text()[-3000:]}")
-        diffs = _differences(base["scores"], engine["scores"])
+        for run, log in ((engine, "engine.log"), (bare, "engine-no-feedback.log")):
+            if run["exit"]:
+                raise RuntimeError(f"course grade failed:\n{(work / log).read_text()[-3000:]}")
+        diffs = _differences(base["scores"], engine["scores"]) + _differences(base["scores"], bare["scores"])
         db_diffs = _differences(engine["scores"], engine["db_scores"])
     finally:
-        logs = {name: (work / name).read_text()[-4000:] for name in ("engine.log", "nbgrader-autograde.log")
+        logs = {name: (work / name).read_text()[-4000:] for name in ("engine.log", "nbgrader-autograde.log",
+                                                                     "nbgrader-feedback.log")
                 if (work / name).is_file()}
         shutil.rmtree(work, ignore_errors=True)
-    rate_base = 60 * n / base["seconds"]
+    base_all = base["seconds"] + base["feedback_seconds"]
+    rate_base = 60 * n / base_all  # the same files as course grade: autograded notebooks and feedback pages
     rate_engine = 60 * n / engine["seconds"]
+    rate_base_bare, rate_bare = 60 * n / base["seconds"], 60 * n / bare["seconds"]
+    worst = min(rate_engine / rate_base, rate_bare / rate_base_bare)
     t = engine["timings"]
     phases = t.get("phase_seconds_total", {})
     means = t.get("phase_seconds_mean", {})
@@ -279,18 +296,27 @@ def main(out_dir: Path) -> Path:
         "`autograder/fixtures/hw2/`: correct, buggy, slow; copied under distinct ids), "
         f"{cores} cores, measured in one run ({time.strftime('%Y-%m-%d %H:%M')}).",
         "",
-        "| | plain `nbgrader autograde` (sequential) | `course grade` (default workers) |",
-        "|---|---:|---:|",
-        f"| wall time | {base['seconds']:.1f} s | {engine['seconds']:.1f} s |",
-        f"| submissions per minute | {rate_base:.1f} | {rate_engine:.1f} |",
-        f"| **ratio (engine / nbgrader)** | 1.0 | **{rate_engine / rate_base:.2f}x** |",
-        f"| largest process, peak RSS | {base['rss_mib']} MiB | {engine['rss_mib']} MiB |",
-        f"| scores per grade cell | reference | {'identical' if not diffs else f'{len(diffs)} differ'} |",
+        "Each engine run against the plain nbgrader steps that write the same files (the engine's default "
+        "writes autograded notebooks and feedback pages; `--no-feedback` only the autograded notebooks):",
         "",
-        f"Plain nbgrader: {base['seconds'] / n:.2f} s per submission. Targets with identical scores: at "
+        "| | plain nbgrader (sequential) | `course grade` (default workers) | ratio (engine / nbgrader) |",
+        "|---|---:|---:|---:|",
+        f"| autograde + feedback: wall time | {base_all:.1f} s (autograde {base['seconds']:.1f} s, "
+        f"generate_feedback {base['feedback_seconds']:.1f} s) | {engine['seconds']:.1f} s | "
+        f"**{rate_engine / rate_base:.2f}x** |",
+        f"| autograde alone (`--no-feedback`): wall time | {base['seconds']:.1f} s | "
+        f"{bare['seconds']:.1f} s | **{rate_bare / rate_base_bare:.2f}x** |",
+        f"| submissions per minute (autograde + feedback) | {rate_base:.1f} | {rate_engine:.1f} | |",
+        f"| largest process, peak RSS | {base['rss_mib']} MiB | {engine['rss_mib']} MiB | |",
+        f"| scores per grade cell | reference | {'identical' if not diffs else f'{len(diffs)} differ'} | |",
+        f"| feedback pages written | {base['feedback_pages']} | {n} | |",
+        "",
+        f"Plain nbgrader: {base['seconds'] / n:.2f} s per submission to autograde, "
+        f"{base['feedback_seconds'] / n:.2f} s to write its feedback. Targets with identical scores: at "
         f"least 3x nbgrader's submissions per minute: "
-        f"**{'met' if rate_engine >= 3 * rate_base and not diffs else 'NOT met'}**; at least 15x on 2 cores "
-        f"(issue #18): **{'met' if rate_engine >= 15 * rate_base and not diffs else 'NOT met'}**.",
+        f"**{'met' if worst >= 3 and not diffs else 'NOT met'}**; at least 15x on 2 cores (issue #18): "
+        f"**{'met' if worst >= 15 and not diffs else 'NOT met'}** (the smaller of the two ratios: "
+        f"{worst:.2f}x).",
         "",
         "## Where the engine's time goes",
         "",

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import importlib.util
 import io
 import json
 import re
@@ -215,18 +214,8 @@ def check_fixtures_are_the_release_with_student_code(files: AssignmentFiles) -> 
 
 
 def check_fixtures_are_up_to_date(files: AssignmentFiles) -> None:
-    script = files.fixtures / "make_fixtures.py"
-    if not script.is_file():  # the shared builder, from fixtures.json
-        assert fixture_builder.stale(files) == [], f"run: course fixtures {files.name}"
-        return
-    spec = importlib.util.spec_from_file_location(f"make_{files.name}_fixtures", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    built = module.build()
-    assert set(built) == set(files.fixture_names())
-    for name, nb in built.items():
-        assert nbformat.writes(nb).rstrip("\n") == fixture(files, name).read_text().rstrip("\n"), \
-            f"{name}.ipynb is stale: run python {script.relative_to(files.root)}"
+    """The committed fixtures are exactly what the shared builder makes of ``fixtures.json``."""
+    assert fixture_builder.stale(files) == [], f"run: course fixtures {files.name}"
 
 
 def _notebook_visible_passes(namespace: dict, code: str) -> bool:
@@ -484,6 +473,11 @@ def hidden_lines(source: nbformat.NotebookNode) -> set[str]:
             for line in body.splitlines() if line.strip()}
 
 
+def _masked(text: str) -> str:
+    """``text`` with every number replaced by ``#``."""
+    return re.sub(r"\d+(?:\.\d+)?", "#", text)
+
+
 def _autograde(course: Path, name: str, db: Path) -> None:
     """``nbgrader autograde`` then ``generate_feedback`` in ``course``."""
     try:
@@ -544,4 +538,6 @@ def test_nbgrader_autograde_agrees_with_the_suite_on_every_fixture(name, tmp_pat
         for gid, result in results_of(files, fixture(files, fixture_name))[1].items():
             shown = [m for m in result.messages if GATE not in m]
             if shown and expected[fixture_name][gid] < points[gid]:
-                assert any(m[:60] in text for m in shown), f"{fixture_name}/{gid}: no message of {shown}"
+                # measured numbers (a speed ratio) differ between two runs: compare the words around them
+                assert any(_masked(m)[:60] in _masked(text) for m in shown), \
+                    f"{fixture_name}/{gid}: no message of {shown}"

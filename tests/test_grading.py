@@ -324,6 +324,36 @@ def test_bad_arguments_are_clear(toy, tmp_path, capsys):
     assert "hunter2" not in err and "--no-nbgrader" in err
 
 
+def test_changed_grade_cells_after_grading_stop_with_nbgraders_reason_and_keep_every_grade(toy, tmp_path,
+                                                                                            capsys):
+    """nbgrader never adds or removes cells of an assignment with submissions: the run stops before grading,
+    quotes nbgrader's reason (not a generic "gradebook cannot be used") and says how to go on."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.ipynb").write_text(json.dumps(STUDENTS["alice"]))
+    out = tmp_path / "out"
+    assert grade(toy, out, "--quiet", submissions=subs) == 0
+    before = (out / "grades.csv").read_text()
+    with sqlite3.connect(out / "gradebook.db") as db:
+        recorded = db.execute("SELECT COUNT(*) FROM grade").fetchone()[0]
+    changed = json.loads((toy["source"] / "toy.ipynb").read_text())
+    changed["cells"].append(_cell("Explain again.", "markdown", grade_id="explain_more", grade=True,
+                                  solution=True, points=1))
+    source = tmp_path / "changed" / "toy"
+    source.mkdir(parents=True)
+    (source / "toy.ipynb").write_text(json.dumps(changed))
+    capsys.readouterr()
+    assert main(["grade", "toy", str(subs), "--out", str(out), "--source", str(source), "--suite",
+                 str(toy["suite"]), "--force", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "nbgrader refused to add assignment toy to the gradebook" in err, err
+    assert "Cannot add or remove cells for notebook 'toy'" in err and "new assignment name" in err, err
+    assert "cannot be used" not in err and len(err.strip().splitlines()) == 1, err
+    assert (out / "grades.csv").read_text() == before
+    with sqlite3.connect(out / "gradebook.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM grade").fetchone()[0] == recorded > 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", assignment_names(ROOT))
 def test_the_demo_submissions_score_as_expected(assignment, tmp_path):

@@ -20,14 +20,15 @@ import math
 import random
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_assignments import _nbg, _read, graded_test_cells
 
 from autograder import harness
-from autograder.hw1 import common, visible
+from autograder.hw1 import common
+from autograder.hw1.conftest import VISIBLE as visible
 from autograder.loader import load_namespace, load_student, student_from_namespace
 from mlcourse import autodiff as ad
 
@@ -79,20 +80,6 @@ ZEROED = {"product_rule_wrong": LOSES["product_rule_wrong"],
 TRIVIAL = ("returns_constants", "hardcodes_visible_answers")
 
 
-def _read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
-
-
-def _nbg(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def grade_test_cells(nb) -> dict[str, nbformat.NotebookNode]:
-    """Auto-graded test cells by grade id."""
-    return {_nbg(c)["grade_id"]: c for c in nb.cells
-            if c.cell_type == "code" and _nbg(c).get("grade") and not _nbg(c).get("solution")}
-
-
 @pytest.fixture(scope="module")
 def source():
     return _read(SOURCE)
@@ -100,7 +87,7 @@ def source():
 
 @pytest.fixture(scope="module")
 def points(source):
-    return {gid: float(_nbg(c)["points"]) for gid, c in grade_test_cells(source).items()}
+    return {gid: float(_nbg(c)["points"]) for gid, c in graded_test_cells(source).items()}
 
 
 @contextlib.contextmanager
@@ -444,8 +431,8 @@ def _visible_source(cell) -> str:
 
 
 def test_the_suite_holds_the_notebooks_visible_tests(source):
-    for gid, cell in grade_test_cells(source).items():
-        assert visible.SOURCES[gid].strip() == _visible_source(cell).strip(), \
+    for gid, cell in graded_test_cells(source).items():
+        assert visible.sources[gid].strip() == _visible_source(cell).strip(), \
             f"mlcourse/checks/hw1.py is stale for {gid}: run python -m mlcourse.checks"
 
 

@@ -15,11 +15,12 @@ import json
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
+from test_assignments import _nbg, _read, graded_test_cells
 
 from autograder import harness
-from autograder.hw2 import libraries, visible
+from autograder.hw2 import libraries
+from autograder.hw2.conftest import VISIBLE as visible
 from autograder.loader import load_student, student_from_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,25 +74,8 @@ SEVERAL_CELLS = {
 }
 
 
-def _read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
-
-
-def _nbg(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def test_cells(nb) -> dict[str, nbformat.NotebookNode]:
-    """Auto-graded test cells by grade id."""
-    return {_nbg(c)["grade_id"]: c for c in nb.cells
-            if c.cell_type == "code" and _nbg(c).get("grade") and not _nbg(c).get("solution")}
-
-
-test_cells.__test__ = False  # a helper, not a test
-
-
 def auto_points(nb) -> dict[str, float]:
-    return {gid: float(_nbg(c)["points"]) for gid, c in test_cells(nb).items()}
+    return {gid: float(_nbg(c)["points"]) for gid, c in graded_test_cells(nb).items()}
 
 
 @pytest.fixture(scope="module")
@@ -117,12 +101,6 @@ def test_points_follow_the_issue(source):
     manual = {_nbg(c)["grade_id"] for c in source.cells if _nbg(c).get("grade") and _nbg(c).get("solution")}
     assert manual == PARTS["written"][0]
     assert all(c.cell_type == "markdown" for c in source.cells if _nbg(c).get("grade_id") in manual)
-
-
-
-
-
-
 
 
 # --------------------------------------------------------------------------------------- scores
@@ -162,15 +140,6 @@ def test_not_looping_over_the_points_has_cells_of_its_own(points):
         assert (cell in no_loop) == bool(speed) and (not speed or set(result.weights) == speed), cell
 
 
-
-
-
-
-
-
-
-
-
 def test_failure_messages_name_no_expected_values():
     results = harness.run_suite("hw2", load_student(FIXTURES / "hardcodes_visible_answers.ipynb"),
                                 parts=["test_logsumexp_values"])
@@ -179,35 +148,21 @@ def test_failure_messages_name_no_expected_values():
     assert not any(re.search(r"\d\.\d{3,}", m) for m in messages)
 
 
-
-
-
-
-
-
-
-
-
 # ------------------------------------------------------------------------ visible tests: notebook vs. gate
 def _visible_source(cell) -> str:
     return cell.source.split("### BEGIN HIDDEN TESTS")[0]
 
 
 def test_the_visible_tests_have_one_source():
-    """The gate replays the generated ``mlcourse.checks.hw2.SOURCES`` (the notebook's own visible tests), not
-    a copy typed by hand; ``tests/test_engine_check.py`` checks those are current."""
+    """The gate replays the notebook's own visible tests, the same text as the students' generated
+    ``mlcourse.checks.hw2.SOURCES``, not a copy typed by hand; ``tests/test_engine_check.py`` checks those are
+    current."""
     import mlcourse.checks.hw2 as generated
 
-    assert visible.SOURCES is generated.SOURCES
+    assert visible.sources == generated.SOURCES
     source = _read(SOURCE)
-    assert {gid: _visible_source(cell).rstrip() + "\n" for gid, cell in test_cells(source).items()} == \
-        visible.SOURCES
-
-
-
-
-
-
+    cells = graded_test_cells(source)
+    assert {gid: _visible_source(cell).rstrip() + "\n" for gid, cell in cells.items()} == visible.sources
 
 
 # ---------------------------------------------------------------------------------------- library rule

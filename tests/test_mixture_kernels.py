@@ -1,6 +1,7 @@
 """The estimator's cache-blocked kernels (``mlcourse.mixture._blocked``) compute what the plain broadcasting
 reference (``gaussian.log_joint``, ``em.e_step``, ``em.m_step``) states: equal to 1e-10 (relative)."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -125,10 +126,11 @@ def test_fit_gmm_and_the_estimator_run_the_same_em(max_iter):
     assert len(result["loglik"]) == model.n_iter_ + 1
 
 
-@pytest.mark.parametrize("D", [1, 2, 16])
+@pytest.mark.parametrize("D", [1, 2, 5, 7, 9, 16, 23])
 def test_fused_statistics_are_the_weighted_scatter_of_the_whitened_data(D):
     """S_k = sum_n r_nk [y;1][y;1]^T with y = P_k^T (x - mu_k), computed here in one einsum (the kernel
-    computes only three quarters of each symmetric matrix and mirrors the rest)."""
+    whitens in bands of rows, computes each symmetric matrix's lower triangle in bands of columns and
+    mirrors the rest; these D give one to six bands)."""
     X, pi, mu, Sigma = random_problem(9, 1_500, 3, D)
     design, comps = kernel_components(X, pi, mu, Sigma)
     _, S = _blocked.em_statistics(design, comps)
@@ -162,6 +164,7 @@ def forced_worker(monkeypatch):
     monkeypatch.setattr(_blocked, "THREADS", 2)
     monkeypatch.setattr(_blocked, "_spare_cpu", lambda: True)
     monkeypatch.setattr(_blocked, "_THREAD_WORK", 0)
+    monkeypatch.setattr(_blocked, "_MIN_SHARED_CHUNKS", 2)
 
 
 def test_share_computes_every_task_and_the_worker_takes_some(forced_worker):
@@ -205,6 +208,39 @@ def test_share_never_waits_for_the_worker(forced_worker):
     finally:
         release.set()
     assert values == [i * 10 for i in range(6)]
+
+
+def test_a_sweep_of_few_chunks_stays_in_the_calling_thread(forced_worker, monkeypatch):
+    """Below _MIN_SHARED_CHUNKS tasks the worker is not offered any, however much work they are (with 8 it
+    takes some: test_share_computes_every_task_and_the_worker_takes_some)."""
+    import threading
+    import time
+
+    monkeypatch.setattr(_blocked, "_MIN_SHARED_CHUNKS", 8)
+    ran = []
+
+    def task(slot, i):
+        ran.append((slot, threading.get_ident()))
+        time.sleep(0.005)  # releases the GIL: a worker offered these tasks would take some
+        return i
+
+    assert _blocked._share(task, 7, work=10**12) == list(range(7))
+    assert ran == [(0, threading.get_ident())] * 7
+
+
+def test_blocks_cover_the_samples_evenly():
+    """Consecutive blocks cover every sample once; no block exceeds the cap, and a short tail is folded in."""
+    for N, K, D in [(10_000, 8, 16), (10_007, 3, 16), (1, 2, 2), (255, 1, 1), (3 * 16_384 + 1, 1, 2),
+                    (200_000, 8, 16)]:
+        design = _blocked.Design(np.zeros((N, D)))
+        blocks = list(design.blocks(K))
+        assert blocks[0][0] == 0 and blocks[-1][1] == N
+        assert all(stop == start for (_, stop), (start, _) in itertools.pairwise(blocks))
+        sizes = [stop - start for start, stop in blocks]
+        assert max(sizes) <= min(design.block_size(K), _blocked._MAX_BLOCK)
+        assert max(sizes) - min(sizes) <= 1, (N, K, D, sizes)
+    design = _blocked.Design(np.zeros((10_000, 16)))
+    assert len(list(design.blocks(8))) == 5  # not five full blocks and a short sixth
 
 
 def test_share_passes_on_a_failure_of_either_thread(forced_worker):

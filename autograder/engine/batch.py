@@ -31,7 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from autograder.engine.course import Course
 from autograder.engine.grade import CellResult, GradeTask, SubmissionResult
@@ -310,6 +310,7 @@ class _Batch:
         progress = None
         serial = self.serial  # what the parent does one submission at a time, in seconds
         unsaved: list[SubmissionResult] = []  # collected, not yet in the gradebook and the tables
+        shared: dict[str, Any] = {}  # strings and sandbox reports every kept result repeats (one copy each)
         last_save = [time.monotonic()]
 
         def save() -> None:
@@ -346,10 +347,9 @@ class _Batch:
                         gradebook_misses.append(result.student)
                     result.timings["gradebook"] = time.perf_counter() - began
                     warnings.extend(f"{result.student}: {n}" for n in notes)
-                result.rendered = None  # its files are in place now; keep the parent's memory flat
-                result.valid_notebooks = {stem: {} for stem in result.valid_notebooks}
                 write_results(out, assignment, result)
                 warnings.extend(f"{result.student}: {w}" for w in result.warnings)
+                result = result.kept(shared)  # its files are in place now: keep only the scores
                 results.append(result)
                 rows[result.student] = result_row(assignment, result, identity(subs[result.student])) \
                     if result.student in subs else result_row(assignment, result)
@@ -519,8 +519,20 @@ class _Batch:
 
 def prepare(bookkeeper) -> None:
     """Open the gradebook (and add the assignment); :class:`UsageError` with the fix when it cannot be."""
+    from autograder.engine.gradebook import GenerateRefused
+
     try:
         bookkeeper.prepare()
+    except GenerateRefused as exc:  # the gradebook works; nbgrader will not take this version of the notebook
+        name = bookkeeper.assignment.name
+        fix = ("its grade cells differ from the version the gradebook already holds submissions for, and "
+               "nbgrader never adds or removes cells of such an assignment (recorded grades would be "
+               f"orphaned): grade with {name}'s source notebook as it was released to the students, or "
+               "release the changed notebook under a new assignment name"
+               if "submissions associated" in exc.reason
+               else "fix the source notebook as nbgrader's message says and run again")
+        raise UsageError(f"nbgrader refused to add assignment {name} to the gradebook "
+                         f"{_redact(bookkeeper.db_url)}: {exc.reason}. Nothing was graded; {fix}.") from exc
     except Exception as exc:
         first = (str(exc).splitlines() or [""])[0][:300]
         raise UsageError(

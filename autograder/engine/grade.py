@@ -61,7 +61,7 @@ class GradeTask:
         return replace(self, notebooks=files, problems=problems, paths={})
 
 
-@dataclass
+@dataclass(slots=True)
 class TestOutcome:
     name: str
     passed: bool
@@ -69,7 +69,7 @@ class TestOutcome:
     weight: float
 
 
-@dataclass
+@dataclass(slots=True)
 class CellResult:
     """The engine's score for one autograded grade cell."""
 
@@ -104,6 +104,21 @@ class SubmissionResult:
     @property
     def score(self) -> float:
         return round(sum(c.score for c in self.cells.values()), 6)
+
+    def kept(self, shared: dict[str, Any]) -> SubmissionResult:
+        """What the parent keeps once this result is on disk (``results.json``, the gradebook, nbgrader's
+        files): status, reason, the score of each cell, timings and the sandbox report, without the tests'
+        outcomes, notes or notebooks, so that the parent's memory hardly grows with the number of students.
+        Strings every result repeats (grade ids, notebook names, sandbox reports) come from ``shared``."""
+        def one(text: str) -> str:
+            return shared.setdefault(text, text)
+
+        sandbox = shared.setdefault(repr(sorted(self.sandbox.items())), self.sandbox)
+        cells = {one(gid): CellResult(one(gid), one(c.notebook), c.points, c.score)
+                 for gid, c in self.cells.items()}
+        return SubmissionResult(self.student, one(self.status), self.reason, cells,
+                                valid_notebooks={one(stem): {} for stem in self.valid_notebooks},
+                                timings=self.timings, peak_rss_kb=self.peak_rss_kb, sandbox=sandbox)
 
     @property
     def max_score(self) -> float:

@@ -34,6 +34,7 @@ import fcntl
 import html
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -53,6 +54,15 @@ from mlcourse.checks import strip_hidden
 
 #: Seconds one nbgrader step (autograde or feedback of one student) may take before it is abandoned.
 STEP_SECONDS = 120
+
+
+class GenerateRefused(RuntimeError):
+    """nbgrader's ``generate_assignment`` refused to put the assignment into the gradebook; ``reason`` is
+    nbgrader's own one-line explanation."""
+
+    def __init__(self, reason: str, details: str) -> None:
+        super().__init__(f"{reason}\n{details}")
+        self.reason = reason
 
 
 class StepTimeout(Exception):
@@ -459,7 +469,7 @@ class Nbgrader:
         api.log.setLevel("ERROR")
         result = api.generate_assignment(self.assignment.name, force=True, create=True)
         if not result["success"]:
-            raise RuntimeError("nbgrader generate_assignment failed:\n" + _last_lines(result, 30))
+            raise GenerateRefused(_first_exception(result), _last_lines(result, 30))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -1125,6 +1135,17 @@ def _round(value: float | None) -> float | int | str:
 def _last_lines(outcome: dict, n: int) -> str:
     text = (outcome.get("error") or "") + "\n" + (outcome.get("log") or "")
     return "\n".join(text.strip().splitlines()[-n:])
+
+
+def _first_exception(outcome: dict) -> str:
+    """The first ``SomeError: message`` line of an nbgrader step's log (the cause; nbgrader's own wrapping
+    exceptions come later), else :func:`_error_line`."""
+    text = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
+    for line in text.splitlines():
+        found = re.match(r"\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)): (\S.*)$", line)
+        if found and "see the the above traceback" not in line and "see the above traceback" not in line:
+            return f"{found[1]}: {found[2].strip()}"[:300]
+    return _error_line(outcome)
 
 
 def _error_line(outcome: dict) -> str:

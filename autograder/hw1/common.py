@@ -82,6 +82,11 @@ def describe(exc: StudentError) -> str:
     return "your code failed (it returned something that is not a number, a NumPy array or a Dual)"
 
 
+def explain(exc: StudentError) -> str:
+    """The visible-test gate's account of an exception from the student's code (``autograder.visible``)."""
+    return describe_raised(exc.type_name, exc.text) if isinstance(exc, StudentRaised) else describe(exc)
+
+
 def run(student: Any, expr: str) -> tuple:
     """Evaluate ``expr`` here, in the trusted process, on the student's objects
     (:func:`autograder.harness.evaluate`): ``("value", v)`` or ``("raised", type name, text)``.

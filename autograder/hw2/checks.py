@@ -12,6 +12,7 @@ function that writes into an argument raises :class:`~autograder.plain.StudentMu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -99,36 +100,36 @@ def responsibilities(result: Any, name: str, N: int, K: int, strict: bool = Fals
                                                 f"the responsibilities from {name} for N={N}, K={K}")
 
 
+def _estep_cases(student: Any, name: str, strict: bool = False) -> Iterator[tuple]:
+    """For each of ``CASES``: ``(N, D, K, gamma from name, the reference's gamma)`` on a random mixture."""
+    for seed, N, D, K in CASES:
+        gen = rng(seed)
+        pi, mu, Sigma = random_gmm(gen, K, D)
+        X = random_points(gen, N, D)
+        gamma = responsibilities(getattr(student, name)(X, pi, mu, Sigma), name, N, K, strict)
+        yield N, D, K, gamma, ref.e_step(X, pi, mu, Sigma)[0]
+
+
 def estep_shape(student: Any, name: str) -> None:
-    for seed, N, D, K in CASES:
-        gen = rng(seed)
-        pi, mu, Sigma = random_gmm(gen, K, D)
-        X = random_points(gen, N, D)
-        gamma = responsibilities(getattr(student, name)(X, pi, mu, Sigma), name, N, K, True)
-        expect_close(gamma, ref.e_step(X, pi, mu, Sigma)[0],
-                     f"the responsibilities from {name} for N={N}, K={K}", atol=1e-9)
+    for N, _, K, gamma, want in _estep_cases(student, name, strict=True):
+        expect_close(gamma, want, f"the responsibilities from {name} for N={N}, K={K}", atol=1e-9)
 
 
-def estep_values(student: Any, name: str) -> None:
-    for seed, N, D, K in CASES:
-        gen = rng(seed)
-        pi, mu, Sigma = random_gmm(gen, K, D)
-        X = random_points(gen, N, D)
-        gamma = responsibilities(getattr(student, name)(X, pi, mu, Sigma), name, N, K)
-        expect_close(gamma, ref.e_step(X, pi, mu, Sigma)[0],
+def estep_values(student: Any, name: str, rows: bool = False) -> None:
+    """The responsibilities from ``name`` equal the reference's (``rows``: and every row is a probability
+    vector)."""
+    for _, D, K, gamma, want in _estep_cases(student, name):
+        expect_close(gamma, want,
                      f"the responsibilities from {name} on random mixtures in {D}-D with K={K}", atol=1e-9)
+        if rows:
+            assert np.all(gamma >= 0) and np.allclose(gamma.sum(axis=1), 1.0, rtol=0, atol=1e-10), \
+                f"the rows of the responsibilities from {name} are not probability vectors (>= 0, summing " \
+                "to 1)"
 
 
 def estep_rows(student: Any, name: str) -> None:
-    for seed, N, D, K in CASES:
-        gen = rng(seed)
-        pi, mu, Sigma = random_gmm(gen, K, D)
-        X = random_points(gen, N, D)
-        gamma = responsibilities(getattr(student, name)(X, pi, mu, Sigma), name, N, K)
-        expect_close(gamma, ref.e_step(X, pi, mu, Sigma)[0],
-                     f"the responsibilities from {name} on random mixtures in {D}-D with K={K}", atol=1e-9)
-        assert np.all(gamma >= 0) and np.allclose(gamma.sum(axis=1), 1.0, rtol=0, atol=1e-10), \
-            f"the rows of the responsibilities from {name} are not probability vectors (>= 0, summing to 1)"
+    """:func:`estep_values`, and every row of the responsibilities is a probability vector."""
+    estep_values(student, name, rows=True)
 
 
 def estep_far(student: Any, name: str) -> None:

@@ -6,6 +6,7 @@ message says what was checked and what went wrong, never the expected values.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 
@@ -130,3 +131,27 @@ def best_permutation(mu_got: np.ndarray, mu_want: np.ndarray) -> tuple[int, ...]
     scale = np.std(mu_want, axis=0) + 1e-12 if K > 1 else np.ones(mu_want.shape[1])
     return min(itertools.permutations(range(K)),
                key=lambda p: float(np.sum(((mu_got[list(p)] - mu_want) / scale) ** 2)))
+
+
+@functools.cache
+def sample_image() -> np.ndarray:
+    """The image quantize_image is tested on: every 16th pixel of scikit-learn's ``china.jpg`` (uint8).
+
+    Decoded once per process (it is the same for every submission) and read-only: every caller shares it.
+    """
+    from sklearn.datasets import load_sample_image
+
+    image = np.ascontiguousarray(load_sample_image("china.jpg")[::16, ::16])
+    image.setflags(write=False)
+    return image
+
+
+@functools.cache
+def reference_quantization_error(K: int, n_iter: int, seeds: tuple[int, ...]) -> float:
+    """The reference's best mean squared error quantising :func:`sample_image` (K colours, ``n_iter`` EM
+    iterations, best of ``seeds``): the same for every submission, so computed once per process."""
+    from mlcourse import mixture as ref
+
+    image = sample_image().astype(float)
+    return min(float(np.mean((ref.quantize_image(sample_image(), K, n_iter, seed)[0] - image) ** 2))
+               for seed in seeds)

@@ -2,9 +2,10 @@
 judges keep to the library rule.
 
 nbgrader gives a test cell 0 points when its visible asserts raise (the hidden region never runs); this gate
-makes the suite score the same way, so nbgrader's autograde and the grading engine agree on every cell. The
-library rule (:mod:`autograder.hw2.libraries`) is judged from the submission's code as the trusted side read
-it; a student object that offers no code (``code_cells``) is not judged by it.
+makes the suite score the same way, so nbgrader's autograde and the grading engine agree on every cell (the
+source notebook's visible tests, replayed on the trusted side by :mod:`autograder.visible`). The library
+rule (:mod:`autograder.hw2.libraries`) is judged from the submission's code as the trusted side read it; a
+student object that offers no code (``code_cells``) is not judged by it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import Any
 
 import pytest
 
-from autograder.harness import visible_gate
-from autograder.hw2 import libraries, visible
+from autograder.hw2 import libraries
+from autograder.visible import NotebookVisibleTests
 
-# visible.failure is looked up at call time, so tests can swap it
-_visible_failures, _visible_gate = visible_gate(visible.SOURCES, lambda s, cell: visible.failure(s, cell))
+#: The gate's visible tests (:mod:`autograder.visible`): the student's functions are called as plain-data
+#: calls, so their arguments arrive read-only and their results come back as plain values.
+VISIBLE = NotebookVisibleTests.of_suite(__file__, plain_calls=True)
+_visible_failures, _visible_gate = VISIBLE.gate()
 
 CELL_FUNCTIONS = libraries.cell_functions()
 

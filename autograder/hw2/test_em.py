@@ -16,7 +16,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.hw2.common import best_permutation, expect_array, type_name
+from autograder.hw2.common import (
+    best_permutation,
+    expect_array,
+    reference_quantization_error,
+    sample_image,
+    type_name,
+)
 from mlcourse import datasets
 from mlcourse import mixture as ref
 
@@ -298,18 +304,12 @@ def test_sample_gmm_is_reproducible(student, memo):
 QUANT_K = 4
 
 
-def _image() -> np.ndarray:
-    from sklearn.datasets import load_sample_image
-
-    return np.ascontiguousarray(load_sample_image("china.jpg")[::16, ::16])  # (27, 40, 3) uint8
-
-
 def _raw_quantized(student, memo, seed: int = 0):
-    return memo.get(("quantize", seed), lambda: student.quantize_image(_image(), QUANT_K, 20, seed))
+    return memo.get(("quantize", seed), lambda: student.quantize_image(sample_image(), QUANT_K, 20, seed))
 
 
 def _quantized(student, memo, seed: int = 0):
-    img = _image()
+    img = sample_image()
     H, W, _ = img.shape
     result = _raw_quantized(student, memo, seed)
     assert isinstance(result, (tuple, list)) and len(result) == 2, \
@@ -336,17 +336,10 @@ def _mse(q: np.ndarray, img: np.ndarray) -> float:
 QUANT_SEEDS, QUANT_FACTOR = (0, 1, 2), 2.0
 
 
-def _reference_mse(memo) -> float:
-    def compute():
-        img = _image()
-        return min(_mse(ref.quantize_image(img, QUANT_K, 20, seed)[0], img) for seed in QUANT_SEEDS)
-    return memo.get(("quantize", "reference"), compute)
-
-
 def _good_quantization(student, memo) -> None:
     """The best squared error of the student's quantisations (seeds 0-2) is comparable to the reference's."""
-    best = min(_mse(_quantized(student, memo, seed)[1], _image()) for seed in QUANT_SEEDS)
-    assert best <= QUANT_FACTOR * _reference_mse(memo) + 1.0, \
+    best = min(_mse(_quantized(student, memo, seed)[1], sample_image()) for seed in QUANT_SEEDS)
+    assert best <= QUANT_FACTOR * reference_quantization_error(QUANT_K, 20, QUANT_SEEDS) + 1.0, \
         "quantize_image reproduces the image much worse than a GMM fit should (mean squared error too large)"
 
 

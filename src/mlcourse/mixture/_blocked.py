@@ -23,15 +23,17 @@ How the work is shaped (why it is fast):
   transposed: (D+1, N). For each block, batched matrix products ``A @ XT[:, block]`` whiten it for every
   component at once: with ``A_k = [-P_k^T mu_k | P_k^T]`` the result is ``y_k = P_k^T (x - mu_k)`` (identity
   covariance), and the squared norms of the ``y_k`` (one ``einsum`` pass) are the Mahalanobis distances.
-  ``P_k^T`` is lower triangular, so the first ``D // 2`` rows of ``y_k`` need only the first ``D // 2 + 1``
-  rows of ``XT``: two products instead of one skip a quarter of the multiply-adds (all zeros).
+  ``P_k^T`` is lower triangular, so rows ``[lo, hi)`` of ``y_k`` need only the first ``hi + 1`` rows of
+  ``XT``: the rows are whitened in bands of about :data:`_BAND` rows, one product each, which skips most
+  of the multiply-adds with the zero triangle (a third of all of them at D = 16) for a few more calls.
 * The M-step accumulates ``sum_n r_nk [y;1][y;1]^T`` -- again batched products per block -- i.e. the
   scatter of each component *about its current mean, in whitened coordinates*. The matrix is symmetric:
-  the products compute its left columns and lower-right corner (three quarters of it) and the rest is
-  mirrored once per pass. Converting back (``L_k (.) L_k^T``) and moving to the new mean is exact algebra,
-  and it keeps the covariance update accurate however far the data sit from the origin (no
-  ``E[xx^T] - mu mu^T`` cancellation).
-* Blocks are small enough that the (K, D+1, block) buffers stay in cache, and they are made once per fit
+  the products compute its lower triangle in bands of about :data:`_BAND` columns (each band from its
+  diagonal down; 63% of the matrix at D = 16) and the upper triangle is mirrored once per pass.
+  Converting back (``L_k (.) L_k^T``) and moving to the new mean is exact algebra, and it keeps the
+  covariance update accurate however far the data sit from the origin (no ``E[xx^T] - mu mu^T``
+  cancellation).
+* Blocks are small enough that the (D+1, K, block) buffers stay in cache, and they are made once per fit
   (:meth:`Design.scratch`); all temporaries are reused and every elementwise step is in place; log-space
   throughout (:func:`~mlcourse.mixture.stats.exp_normalize_`, the package's one log-sum-exp).
 * BLAS is held to one thread inside the passes (and during ``GaussianMixture.fit`` / ``KMeans.fit``): the
@@ -39,9 +41,10 @@ How the work is shaped (why it is fast):
   elementwise NumPy work for the CPU; on a loaded machine a tiny threaded BLAS call can even wait a whole
   scheduler time slice (~25 ms) for its worker.
 * Instead, the fused EM sweep cuts its blocks into fixed chunks, each summed into its own accumulator;
-  the chunks' sums are added in chunk order at the end. For large problems, when the machine has a CPU to
-  spare (two or more, load below their number), a worker thread takes chunks too (NumPy releases the GIL
-  inside every product and elementwise loop):
+  the chunks' sums are added in chunk order at the end. For large problems (enough work and at least
+  :data:`_MIN_SHARED_CHUNKS` chunks), when the machine has a CPU to spare (two or more, load below their
+  number), a worker thread takes chunks too (NumPy releases the GIL inside every product and elementwise
+  loop):
   the two threads claim the next chunk in turn, and the calling thread never waits for the worker (a
   chunk the worker has not finished when the rest are done is summed again by the calling thread), so a
   worker that gets no CPU on a busy machine costs next to nothing. Which thread sums a chunk never changes
@@ -59,7 +62,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import numpy as np
@@ -68,11 +72,18 @@ from mlcourse.mixture.em import COUNT_GUARD, covariances_of_type
 from mlcourse.mixture.gaussian import expand_to_full, log_det_cholesky, log_normalizer
 from mlcourse.mixture.stats import EXP_FLOOR, exp_normalize_
 
-#: Target number of float64 entries of one (K, D+1, block) buffer (2 MiB; the two of a sweep stay in L3).
+#: Target number of float64 entries of one (D+1, K, block) buffer (2 MiB; the two of a sweep stay in L3).
 #: Measured on 2-core AMD EPYC (1 MiB L2): 0.5 and 1 MiB buffers were 5-15% slower at D = 16 (more, shorter
 #: products and more Python calls per sweep), 3-4 MiB slower again.
 _BUFFER_ENTRIES = 1 << 18
 _MIN_BLOCK, _MAX_BLOCK = 256, 16384
+#: A block may grow by up to this factor to take in what would otherwise be a short last block (one pass of
+#: Python calls fewer: N = 10,000 at K = 8, D = 16 is five blocks of 2,000, not five of 1,927 and one of 365).
+_BLOCK_SLACK = 1.25
+#: Rows per band of the whitening products and columns per band of the statistics products. Narrower
+#: bands skip more of the zero (whitening) or mirrored (statistics) triangle but make more, smaller
+#: products; measured at D = 16 (2-core AMD EPYC), four bands per matrix beat one, two, three and six.
+_BAND = 4
 
 #: The most threads one EM sweep uses (1: always in the calling thread). The results do not depend on it.
 THREADS = 2
@@ -81,6 +92,11 @@ THREADS = 2
 _THREAD_WORK = 4_000_000
 #: At most this many chunks per sweep (each has a (K, D+1, D+1) accumulator); at least one block each.
 _MAX_CHUNKS = 64
+#: A sweep of fewer chunks stays in the calling thread. The calling thread redoes the chunk the worker still
+#: holds at the end, so with few, long chunks (N = 10,000 at D = 16 is 2 to 5 blocks) a worker that loses
+#: its CPU for a moment costs a fifth of the sweep or more, and the two threads' handovers cost more than
+#: they save: measured slower than one thread on the 2-core machine at N = 10,000.
+_MIN_SHARED_CHUNKS = 8
 
 _controller: Any = None
 _blas_depth = 0  # how many single_threaded_blas contexts are open (only the outermost sets the limits)
@@ -141,8 +157,9 @@ def _worker() -> ThreadPoolExecutor | None:
 def _share(task: Callable[[int, int], T], n_tasks: int, work: int) -> list[T]:
     """``[task(slot, i) for i in range(n_tasks)]``, shared with the worker thread when it pays.
 
-    The calling thread (``slot`` 0) and, when ``work`` is large enough and :func:`_worker` gives one, the
-    worker thread (``slot`` 1) claim the next ``i`` in turn. The calling thread never waits for the worker:
+    The calling thread (``slot`` 0) and, when ``work`` is large enough, there are at least
+    :data:`_MIN_SHARED_CHUNKS` tasks and :func:`_worker` gives one, the worker thread (``slot`` 1) claim
+    the next ``i`` in turn. The calling thread never waits for the worker:
     a task the worker has claimed but not finished when the calling thread runs out of tasks (the worker
     may have no CPU at all on a busy machine) is computed again by the calling thread, and the first value
     kept. So ``task`` must give the same value whichever thread computes it; ``slot`` only tells it whose
@@ -168,7 +185,7 @@ def _share(task: Callable[[int, int], T], n_tasks: int, work: int) -> list[T]:
         while (i := claim()) < n_tasks:
             keep(i, task(slot, i))
 
-    worker = _worker() if work >= _THREAD_WORK and n_tasks > 1 else None
+    worker = _worker() if work >= _THREAD_WORK and n_tasks >= _MIN_SHARED_CHUNKS else None
     if worker is not None:
         try:
             worker.submit(run, 1)
@@ -203,31 +220,37 @@ class Design:
         self.XT[0] = 1.0
         np.subtract(X.T, self.shift[:, None], out=self.XT[1:])
 
+    def _n_blocks(self, n_components: int) -> int:
+        target = max(_BUFFER_ENTRIES // (n_components * (self.n_features + 1)), _MIN_BLOCK)
+        return max(-(-self.n_samples // int(target * _BLOCK_SLACK)), -(-self.n_samples // _MAX_BLOCK), 1)
+
     def block_size(self, n_components: int) -> int:
-        """Samples per block: one (K, D+1, block) buffer stays in cache; never more than N."""
-        size = _BUFFER_ENTRIES // (n_components * (self.n_features + 1))
-        return max(1, min(max(size, _MIN_BLOCK), _MAX_BLOCK, self.n_samples))
+        """Samples per block (the longest): one (D+1, K, block) buffer stays in cache (up to
+        :data:`_BLOCK_SLACK` times the target, so that the blocks come out even); never more than N."""
+        return max(1, -(-self.n_samples // self._n_blocks(n_components)))
 
     def scratch(self, slot: int, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Block buffers ``(y, work, L)`` for the sweeps of one thread (``slot``), kept for the whole fit:
         fresh megabyte buffers every iteration would cost their page faults again each time.
 
-        ``y`` (K, D+1, block) has its last row set to ones (the kernels never write it), ``work`` is the same
-        shape, ``L`` (K, block).
+        ``y`` (D+1, K, block) has its last row set to ones (the kernels never write it), ``work`` is the same
+        shape, ``L`` (K, block). Feature-major: the responsibilities (K, block) scale each of the D+1 rows
+        ``y[d]`` as one contiguous run, and each component's (D+1, block) matrix ``y[:, k]`` is still an
+        ordinary BLAS operand (leading dimension K * block).
         """
         key = (slot, n_components)
         if key not in self._scratch:
             K, D, size = n_components, self.n_features, self.block_size(n_components)
-            y = np.empty((K, D + 1, size))
-            y[:, D] = 1.0
-            self._scratch[key] = (y, np.empty((K, D + 1, size)), np.empty((K, size)))
+            y = np.empty((D + 1, K, size))
+            y[D] = 1.0
+            self._scratch[key] = (y, np.empty((D + 1, K, size)), np.empty((K, size)))
         return self._scratch[key]
 
     def blocks(self, n_components: int) -> Iterator[tuple[int, int]]:
-        """(start, stop) of consecutive blocks of :meth:`block_size` samples (the last may be shorter)."""
-        size = self.block_size(n_components)
-        for start in range(0, self.n_samples, size):
-            yield start, min(start + size, self.n_samples)
+        """(start, stop) of consecutive blocks of (nearly) equal length, at most :meth:`block_size`."""
+        n_blocks = self._n_blocks(n_components)
+        for i in range(n_blocks):
+            yield self.n_samples * i // n_blocks, self.n_samples * (i + 1) // n_blocks
 
 
 @dataclass(frozen=True)
@@ -267,18 +290,40 @@ class Components:
         return self.log_weights + log_normalizer(-self.log_det, self.means.shape[1])
 
     @cached_property
-    def whitening(self) -> tuple[int, np.ndarray, np.ndarray]:
-        """``(h, A[:, :h, :h+1], A[:, h:])`` for :meth:`_Sweep.whiten`, computed once for all its sweeps.
+    def whitening(self) -> list[tuple[int, int, np.ndarray]]:
+        """Bands ``(lo, hi, A[:, lo:hi, :hi+1])`` for :meth:`_Sweep.whiten`, computed once for all its sweeps.
 
-        ``P_k^T`` is lower triangular (always, unless a caller passed other factors), so the first
-        ``h = D // 2`` rows of ``y_k`` need only ``[1; x_1 .. x_h]``; ``h = 0`` is the plain product.
+        ``P_k^T`` is lower triangular (always, unless a caller passed other factors), so rows ``[lo, hi)``
+        of ``y_k`` need only ``[1; x_1 .. x_hi]``; factors that are not triangular whiten in one band, the
+        plain product.
         """
         A = self.affine()
         D = self.means.shape[1]
-        below = np.tril_indices(D, -1)
-        upper = not self.prec_chol[:, below[0], below[1]].any()
-        h = D // 2 if upper else 0
-        return h, A[:, :h, :h + 1], A[:, h:]
+        upper = not self.prec_chol[:, _strictly_lower(D)].any()
+        return [(lo, hi, np.ascontiguousarray(A[:, lo:hi, :hi + 1])) for lo, hi in (_bands(D) if upper
+                                                                                    else ((0, D),))]
+
+
+@lru_cache(maxsize=64)
+def _bands(n: int) -> tuple[tuple[int, int], ...]:
+    """``range(n)`` cut into consecutive bands ``(lo, hi)`` of about :data:`_BAND`."""
+    count = max(1, round(n / _BAND))
+    cuts = [round(n * i / count) for i in range(count + 1)]
+    return tuple(pairwise(cuts))
+
+
+@lru_cache(maxsize=64)
+def _strictly_lower(n: int) -> np.ndarray:
+    """Boolean (n, n) mask of the entries below the diagonal."""
+    mask = np.tri(n, n, -1, dtype=bool)
+    mask.setflags(write=False)
+    return mask
+
+
+@lru_cache(maxsize=64)
+def _upper_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the entries above the diagonal of an (n, n) matrix."""
+    return np.triu_indices(n, 1)
 
 
 def components(means: np.ndarray, prec_chol: np.ndarray, covariance_type: str, weights: np.ndarray,
@@ -298,46 +343,46 @@ class _Sweep:
     def __init__(self, design: Design, comps: Components, slot: int = 0) -> None:
         K, D = comps.means.shape
         self.design, self.K, self.D = design, K, D
-        self.half, self.A_top, self.A_bottom = comps.whitening
+        self.bands = comps.whitening
         self.const = comps.log_constants()
         # y holds [y; 1]: the ones row makes the statistics carry N_k and sum(r y) too
         self.y, self.work, self.L = design.scratch(slot, K)
-        # S is symmetric: columns [0, m) in full and the corner [m, D+1)^2; _mirror() fills the rest.
-        self.m = (D + 2) // 2
-        self.S_left = np.empty((K, D + 1, self.m))
-        self.S_corner = np.empty((K, D + 1 - self.m, D + 1 - self.m))
+        # S is symmetric: each band of columns [lo, hi) from its diagonal down; _mirror() fills the rest.
+        self.columns = [(lo, hi, np.empty((K, D + 1 - lo, hi - lo))) for lo, hi in _bands(D + 1)]
 
     def whiten(self, start: int, stop: int) -> np.ndarray:
-        """``self.y[k] = [P_k^T (x - mu_k); 1]`` for the block's samples (batched products)."""
-        y, XT, h = self.y[:, :, :stop - start], self.design.XT[:, start:stop], self.half
-        if h:
-            np.matmul(self.A_top, XT[:h + 1], out=y[:, :h])
-        np.matmul(self.A_bottom, XT, out=y[:, h:self.D])
+        """``self.y[:, k] = [P_k^T (x - mu_k); 1]`` for the block's samples (batched products); returns the
+        block's (D+1, K, b) view."""
+        y, XT = self.y[:, :, :stop - start], self.design.XT[:, start:stop]
+        per_component = y.transpose(1, 0, 2)
+        for lo, hi, A in self.bands:
+            np.matmul(A, XT[:hi + 1], out=per_component[:, lo:hi])
         return y
 
     def log_joint(self, start: int, stop: int) -> np.ndarray:
         """Whiten the block into ``self.y`` and return its log-joint, (K, b), in a reused buffer."""
         D = self.D
         y, L = self.whiten(start, stop), self.L[:, :stop - start]
-        np.einsum("kdn,kdn->kn", y[:, :D], y[:, :D], out=L)  # |y|^2 in one pass, no temporary
+        np.einsum("dkn,dkn->kn", y[:D], y[:D], out=L)  # |y|^2 in one pass, no temporary
         L *= -0.5
         L += self.const[:, None]
         return L
 
     def accumulate(self, R: np.ndarray, S: np.ndarray) -> None:
-        """``S_k += sum_n R_kn [y_kn; 1][y_kn; 1]^T`` for the block in ``self.y`` (all but the upper-right
-        block, which :func:`_mirror` fills once the sweep is done)."""
-        b, m = R.shape[1], self.m
+        """``S_k += sum_n R_kn [y_kn; 1][y_kn; 1]^T`` for the block in ``self.y`` (the lower triangle and
+        parts of the upper one; :func:`_mirror` completes the upper triangle once the sweep is done)."""
+        b = R.shape[1]
         y, work = self.y[:, :, :b], self.work[:, :, :b]
-        np.multiply(R[:, None, :], y, out=work)
-        S[:, :, :m] += np.matmul(work, y[:, :m].transpose(0, 2, 1), out=self.S_left)
-        S[:, m:, m:] += np.matmul(work[:, m:], y[:, m:].transpose(0, 2, 1), out=self.S_corner)
+        np.multiply(y, R, out=work)
+        y, work = y.transpose(1, 0, 2), work.transpose(1, 0, 2)  # (K, D+1, b) views
+        for lo, hi, out in self.columns:
+            S[:, lo:, lo:hi] += np.matmul(work[:, lo:], y[:, lo:hi].transpose(0, 2, 1), out=out)
 
 
 def _mirror(S: np.ndarray) -> np.ndarray:
-    """Complete statistics of :meth:`_Sweep.accumulate`: the upper-right block from the lower-left one."""
-    m = (S.shape[-1] + 1) // 2
-    S[:, :m, m:] = S[:, m:, :m].transpose(0, 2, 1)
+    """Complete statistics of :meth:`_Sweep.accumulate`: the upper triangle from the lower one."""
+    rows, cols = _upper_indices(S.shape[-1])
+    S[:, rows, cols] = S[:, cols, rows]
     return S
 
 
@@ -364,14 +409,11 @@ def responsibilities(design: Design, comps: Components) -> tuple[np.ndarray, flo
     return gamma, loglik
 
 
-def _em_chunk(design: Design, comps: Components, slot: int, blocks: Sequence[tuple[int, int]]
-              ) -> tuple[float, np.ndarray]:
-    """The fused sweep over some blocks (with the buffers of ``slot``): the log-likelihood of their samples
-    and their statistics (upper-right block not filled in)."""
-    K, D = comps.means.shape
-    S = np.zeros((K, D + 1, D + 1))
+def _em_chunk(sweep: _Sweep, blocks: Sequence[tuple[int, int]]) -> tuple[float, np.ndarray]:
+    """The fused sweep over some blocks (with ``sweep``'s buffers): the log-likelihood of their samples and
+    their statistics (upper triangle not complete)."""
+    S = np.zeros((sweep.K, sweep.D + 1, sweep.D + 1))
     loglik = 0.0
-    sweep = _Sweep(design, comps, slot)
     for start, stop in blocks:
         L = sweep.log_joint(start, stop)
         loglik += float(exp_normalize_(L, axis=0, floor=EXP_FLOOR, finite=True).sum())
@@ -392,9 +434,16 @@ def em_statistics(design: Design, comps: Components) -> tuple[float, np.ndarray]
     blocks = list(design.blocks(K))
     per_chunk = -(-len(blocks) // _MAX_CHUNKS)
     chunks = [blocks[i:i + per_chunk] for i in range(0, len(blocks), per_chunk)]
+    sweeps: dict[int, _Sweep] = {}  # one per thread (slot), made when that thread takes its first chunk
+
+    def chunk(slot: int, i: int) -> tuple[float, np.ndarray]:
+        sweep = sweeps.get(slot)
+        if sweep is None:
+            sweep = sweeps[slot] = _Sweep(design, comps, slot)
+        return _em_chunk(sweep, chunks[i])
+
     with single_threaded_blas():
-        sums = _share(lambda slot, i: _em_chunk(design, comps, slot, chunks[i]), len(chunks),
-                      work=design.n_samples * K * (D + 1) ** 2)
+        sums = _share(chunk, len(chunks), work=design.n_samples * K * (D + 1) ** 2)
     loglik, S = sums[0][0], sums[0][1].copy()
     for chunk_loglik, chunk_S in sums[1:]:
         loglik += chunk_loglik
