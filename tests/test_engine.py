@@ -817,3 +817,25 @@ def test_an_interrupted_batch_writes_every_finished_student_into_the_gradebook(t
     assert summary["state"] == "interrupted"
     for student in TOY_STUDENTS:
         assert (out / "feedback" / student / "toy" / "toy.html").is_file()
+
+
+def test_a_local_render_job_carries_the_folder_not_its_files(tmp_path):
+    """Each student's data files are read by the grading process (lazy job), never held by the parent for the
+    whole batch; the files read are those an eager job carries, links left out."""
+    from autograder.engine.gradebook import RenderJob, read_extras
+
+    folder = tmp_path / "submitted" / "alice" / "hw2"
+    (folder / "data").mkdir(parents=True)
+    (folder / "hw2.ipynb").write_text("{}")
+    (folder / "timestamp.txt").write_text("2030-01-01 12:00:00 UTC\n")
+    (folder / "data" / "points.csv").write_bytes(b"1,2\n" * 1000)
+    (folder / "elsewhere").symlink_to("/etc/hostname")
+    lazy = RenderJob(None, "2030-01-01 12:00:00 UTC", {}, {}, extras_dir=str(folder))
+    assert lazy.extras == {}
+    files = lazy.loaded().extras
+    assert files == read_extras(folder)[0]
+    assert sorted(files) == ["data/points.csv", "timestamp.txt"]  # no notebook, no link
+    assert files["data/points.csv"][0] == b"1,2\n" * 1000 and lazy.loaded().extras_dir is None
+    (tmp_path / "linked").symlink_to(folder)
+    assert RenderJob(None, extras_dir=str(tmp_path / "linked")).loaded().extras == {}
+    assert RenderJob(None, extras_dir=str(tmp_path / "gone")).loaded().extras == {}

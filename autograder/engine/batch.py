@@ -377,7 +377,8 @@ class _Batch:
                     inner = Path(sub.origin) / assignment.name if sub is not None and sub.origin else None
                     extras = inner if inner is not None and not inner.is_symlink() and inner.is_dir() \
                         else None
-                    task.render = bookkeeper.job(task.student, stamps.get(task.student), extras)
+                    task.render = bookkeeper.job(task.student, stamps.get(task.student), extras,
+                                                 lazy=not o.scheduler)  # Dask workers may be elsewhere
                 serial["jobs"] += time.perf_counter() - began
             finished = pool.run(tasks, idle=o.flush_seconds) if pool is not None else iter(())
             progress = Progress(len(tasks), f"grading {assignment.name}", self.stream, enabled=o.progress)

@@ -42,7 +42,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -324,6 +324,16 @@ class RenderJob:
     timestamp: str | None = None
     extras: Files = field(default_factory=dict)
     prior: dict = field(default_factory=dict)
+    extras_dir: str | None = None  #: the submission folder whose other files :meth:`loaded` reads
+
+    def loaded(self) -> RenderJob:
+        """This job with the submission folder's other files read (:func:`read_extras`): a local grading
+        process reads them itself, so the parent never holds every student's data files at once."""
+        if self.extras_dir is None:
+            return self
+        folder = Path(self.extras_dir)
+        files = read_extras(folder)[0] if folder.is_dir() and not folder.is_symlink() else {}
+        return replace(self, extras=files, extras_dir=None)
 
 
 @dataclass
@@ -717,7 +727,7 @@ def render(assignment: Assignment, job: RenderJob, result: SubmissionResult,
     steps = _PRIVATE.get(job.spec.key)
     if steps is None:
         steps = _PRIVATE[job.spec.key] = Nbgrader.private(assignment, job.spec)
-    return steps.render(result, job, originals)
+    return steps.render(result, job.loaded(), originals)
 
 
 @dataclass
@@ -800,13 +810,17 @@ class Bookkeeper:
         self.spec = RenderSpec(self.assignment.name, self.course_id, source, master, config_text, duedate,
                                self.feedback, digest.hexdigest(), str(self.ws.staging), version)
 
-    def job(self, student: str, timestamp: str | None = None, extras: Path | None = None) -> RenderJob:
-        """What the grading process needs to render ``student`` (the folder's other files are read here)."""
+    def job(self, student: str, timestamp: str | None = None, extras: Path | None = None,
+            lazy: bool = False) -> RenderJob:
+        """What the grading process needs to render ``student``: the folder's other files are read here or,
+        with ``lazy`` (grading processes on this machine), by the grading process (``RenderJob.loaded``)."""
         assert self.spec is not None, "call prepare() first"
-        files: Files = {}
-        if extras is not None and extras.is_dir():
-            files, _ = read_extras(extras)
-        return RenderJob(self.spec, timestamp, files, self.prior.get(student, {}))
+        prior = self.prior.get(student, {})
+        if extras is None or not extras.is_dir():
+            return RenderJob(self.spec, timestamp, {}, prior)
+        if lazy:
+            return RenderJob(self.spec, timestamp, {}, prior, extras_dir=str(extras))
+        return RenderJob(self.spec, timestamp, read_extras(extras)[0], prior)
 
     def feedback_folder(self, student: str) -> Path:
         return self.nbgrader.feedback_folder(student)
