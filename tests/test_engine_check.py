@@ -8,7 +8,7 @@ import pytest
 
 from autograder.loader import load_namespace, read_notebook
 from mlcourse.check import check
-from mlcourse.checks import generate
+from mlcourse.checks import extract, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "autograder" / "fixtures"
@@ -99,3 +99,25 @@ def test_check_names_a_changed_input_and_warns_about_lists():
     result = check("logsumexp", namespace=ns, quiet=True)
     assert result  # the visible tests pass with a list ...
     assert any(line.startswith("⚠ logsumexp returned a Python list") for line in result.lines)  # ... but
+
+
+def test_a_name_with_cells_of_its_own_checks_only_those():
+    """``check("sin")`` runs sin's cell, not those of cos defined in the same solution cell; a name without
+    cells of its own (a helper) and the solution cell's id run every test cell after it."""
+    def cell(grade_id: str, source: str, solution: bool) -> dict:
+        meta = {"grade": not solution, "solution": solution, "grade_id": grade_id}
+        return {"cell_type": "code", "metadata": {"nbgrader": meta}, "source": source}
+
+    notebook = {"cells": [
+        cell("elementary", "def helper(x):\n    pass\ndef sin(x):\n    pass\ndef cos(x):\n    pass\n", True),
+        cell("test_sin", "assert sin(0) == 0\n", False),
+        cell("test_sin_chain", "assert sin(sin(0)) == 0\n", False),
+        cell("test_cos", "assert cos(0) == 1\n", False),
+        cell("test_cosh_like", "assert cos(0) > 0\n", False),
+    ]}
+    sources, functions = extract(notebook)
+    assert functions["sin"] == ["test_sin", "test_sin_chain"]
+    assert functions["cos"] == ["test_cos"]  # test_cosh_like is not one of cos's own cells (no "_" after cos)
+    everything = ["test_sin", "test_sin_chain", "test_cos", "test_cosh_like"]
+    assert functions["helper"] == everything and functions["elementary"] == everything
+    assert sources["test_cos"] == "assert cos(0) == 1\n"

@@ -40,10 +40,12 @@ FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.ipynb"))
 
 #: The homework's parts: grade cells (one per behaviour) and their points (auto-graded and by hand).
 PARTS = {
-    "Dual arithmetic": ({"test_dual_add_sub", "test_dual_product", "test_dual_quotient", "test_dual_negation",
-                         "test_dual_number_right", "test_dual_number_left", "test_dual_comparisons"}, 20),
+    "Dual arithmetic": ({"test_dual_add", "test_dual_sub", "test_dual_product", "test_dual_quotient",
+                         "test_dual_negation", "test_dual_add_number", "test_dual_sub_number",
+                         "test_dual_mul_number", "test_dual_div_number", "test_dual_radd", "test_dual_rsub",
+                         "test_dual_rmul", "test_dual_rtruediv", "test_dual_comparisons"}, 20),
     "Dual powers": ({"test_dual_pow_number", "test_dual_pow_dual", "test_dual_rpow"}, 10),
-    "elementary": ({"test_elementary_floats", "test_sin_cos", "test_exp_log", "test_sqrt"}, 15),
+    "elementary": ({"test_sin", "test_cos", "test_exp", "test_log", "test_sqrt"}, 15),
     "derivative and gradient": ({"test_derivative", "test_derivative_constant", "test_gradient"}, 15),
     "finite differences": ({"test_forward_difference", "test_central_difference", "error_plot",
                             "explain_v_shape"}, 15),
@@ -54,15 +56,17 @@ MANUAL = {"error_plot", "explain_v_shape", "forward_vs_reverse"}
 
 #: The grade cells each single-bug fixture loses points in, and no other: a mistake costs the behaviours it
 #: breaks. (Where one bug breaks several behaviours, it is because the student's code uses the broken method
-#: for them: the solution's ``x * 3``, ``3 * x`` and ``1 / x`` go through ``__mul__`` and ``__truediv__``.)
+#: for them: the solution's ``x * 3`` and ``3 * x`` go through ``__mul__``, ``x / 4`` and ``1 / x`` through
+#: ``__truediv__``.)
 LOSES = {
-    "product_rule_wrong": {"test_dual_product", "test_dual_number_right", "test_dual_number_left"},
-    "quotient_rule_sign": {"test_dual_quotient", "test_dual_number_left"},  # 1 / x; x / 4 has other.der = 0
-    "radd_missing": {"test_dual_number_left"},
-    "rsub_missing": {"test_dual_number_left"},
-    "rtruediv_missing": {"test_dual_number_left"},
+    "product_rule_wrong": {"test_dual_product", "test_dual_mul_number", "test_dual_rmul"},
+    "quotient_rule_sign": {"test_dual_quotient", "test_dual_rtruediv"},  # 1 / x; x / 4 has other.der = 0
+    "radd_missing": {"test_dual_radd"},
+    "rsub_missing": {"test_dual_rsub"},
+    "rtruediv_missing": {"test_dual_rtruediv"},
+    "reflected_operators_missing": {"test_dual_radd", "test_dual_rmul"},
     "pow_dual_exponent": {"test_dual_pow_dual"},
-    "zero_division_returns_inf": {"test_dual_quotient", "test_dual_number_right", "test_dual_number_left"},
+    "zero_division_returns_inf": {"test_dual_quotient", "test_dual_div_number", "test_dual_rtruediv"},
     "constant_derivative_wrong": {"test_derivative_constant"},
     "central_difference_wrong_denominator": {"test_central_difference"},
     "newton_no_stopping_test": {"test_newton_converges", "test_newton_raises"},  # never stops, never raises
@@ -71,8 +75,10 @@ LOSES = {
 #: Fixtures whose visible tests fail in a cell: that cell scores 0 (nbgrader: the cell raises).
 ZEROED = {"product_rule_wrong": LOSES["product_rule_wrong"],
           "quotient_rule_sign": LOSES["quotient_rule_sign"],
-          "radd_missing": {"test_dual_number_left"}, "rsub_missing": {"test_dual_number_left"},
-          "rtruediv_missing": {"test_dual_number_left"}, "pow_dual_exponent": {"test_dual_pow_dual"},
+          "radd_missing": LOSES["radd_missing"], "rsub_missing": LOSES["rsub_missing"],
+          "rtruediv_missing": LOSES["rtruediv_missing"],
+          "reflected_operators_missing": LOSES["reflected_operators_missing"],
+          "pow_dual_exponent": {"test_dual_pow_dual"},
           "constant_derivative_wrong": {"test_derivative_constant"},
           "central_difference_wrong_denominator": {"test_central_difference"},
           "newton_no_stopping_test": {"test_newton_raises"}}
@@ -144,10 +150,11 @@ def test_each_fixture_costs_the_cells_of_what_it_breaks(points):
     for name, cells in LOSES.items():  # a bug costs the cells of the behaviours it breaks, no other
         assert {c for c in points if EXPECTED[name][c] < points[c]} == cells, name
         assert {c for c in points if EXPECTED[name][c] == 0} == ZEROED.get(name, set()), name
-    # the issue's examples: a missing __radd__ (20 of 83 before) and a wrong derivative of a constant function
-    # (15 before) cost only their own cell
+    # the issue's examples: a missing __radd__ (20 of 83 before, then 3) and a wrong derivative of a constant
+    # function (15 before) cost only their own cell; two missing reflected operators cost their two cells
     total = sum(points.values())
-    assert total - sum(EXPECTED["radd_missing"].values()) == points["test_dual_number_left"] == 3
+    assert total - sum(EXPECTED["radd_missing"].values()) == points["test_dual_radd"] == 0.75
+    assert total - sum(EXPECTED["reflected_operators_missing"].values()) == 1.5
     assert total - sum(EXPECTED["constant_derivative_wrong"].values()) == 2
 
 
@@ -187,16 +194,22 @@ NEWTON = ("test_newton_converges", "test_newton_raises")
 #: other test of those grade cells).
 MUTANTS = {
     "subtraction adds derivatives": (
-        "dual_class", "test_dual_add_sub",
+        "dual_class", "test_dual_sub",
         "return Dual(self.val - other.val, self.der - other.der)",
         "return Dual(self.val - other.val, self.der + other.der)",
-        {"add_and_subtract_duals", "add_and_subtract_chains"}),
+        {"duals_on_both_sides[sub]", "chains_of_duals[sub]"}),
+    "subtraction changes self": (
+        "dual_class", "test_dual_sub",
+        "        other = as_dual(other)\n        return Dual(self.val - other.val, self.der - other.der)",
+        "        other = as_dual(other)\n"
+        "        self.val, self.der = self.val - other.val, self.der - other.der\n        return self",
+        {"chains_of_duals[sub]"}),
     "addition changes self": (
-        "dual_class", "test_dual_add_sub",
+        "dual_class", "test_dual_add",
         "        other = as_dual(other)\n        return Dual(self.val + other.val, self.der + other.der)",
         "        other = as_dual(other)\n"
         "        self.val, self.der = self.val + other.val, self.der + other.der\n        return self",
-        {"add_and_subtract_chains"}),
+        {"chains_of_duals[add]"}),
     "product changes self": (
         "dual_class", "test_dual_product",
         "        return Dual(self.val * other.val, self.der * other.val + self.val * other.der)",
@@ -214,21 +227,49 @@ MUTANTS = {
         "return Dual(-self.val, self.der)",
         {"unary_minus"}),
     "no __rmul__": (
-        "dual_class", "test_dual_number_left",
+        "dual_class", "test_dual_rmul",
         "    def __rmul__(self, other):  # other * self\n        return self * other\n\n",
         "",
-        {"numbers_on_the_left", "number_left_chains"}),
+        {"number_on_the_left[rmul]", "number_left_chains[rmul]"}),
     "__rsub__ the wrong way round": (
-        "dual_class", "test_dual_number_left",
+        "dual_class", "test_dual_rsub",
         "return as_dual(other) - self",
         "return self - as_dual(other)",
-        {"numbers_on_the_left", "number_left_chains"}),
+        {"number_on_the_left[rsub]", "number_left_chains[rsub]"}),
+    "__radd__ ignores the number": (
+        "dual_class", "test_dual_radd",
+        "        return self + other\n",
+        "        return Dual(self.val, self.der)\n",
+        {"number_on_the_left[radd]", "number_left_chains[radd]"}),
+    "__rtruediv__ divides the wrong way round": (
+        "dual_class", "test_dual_rtruediv",
+        "return as_dual(other) / self",
+        "return self / as_dual(other)",
+        {"number_on_the_left[rtruediv]", "number_left_chains[rtruediv]",
+         "number_divided_by_a_zero_dual_raises_zero_division_error"}),
     "a number on the right is ignored by +": (
-        "dual_class", "test_dual_number_right",
+        "dual_class", "test_dual_add_number",
         "    def __add__(self, other):  # self + other\n        other = as_dual(other)\n",
         "    def __add__(self, other):  # self + other\n"
         "        other = other if isinstance(other, Dual) else Dual(0.0)\n",
-        {"numbers_on_the_right", "number_right_chains"}),
+        {"number_on_the_right[add]", "number_right_chains[add]"}),
+    "__sub__ without as_dual": (
+        "dual_class", "test_dual_sub_number",
+        "        other = as_dual(other)\n        return Dual(self.val - other.val",
+        "        return Dual(self.val - other.val",
+        {"number_on_the_right[sub]", "number_right_chains[sub]"}),
+    "a number on the right of * is seeded like a variable": (
+        "dual_class", "test_dual_mul_number",
+        "    def __mul__(self, other):  # self * other\n        other = as_dual(other)\n",
+        "    def __mul__(self, other):  # self * other\n"
+        "        other = other if isinstance(other, Dual) else Dual(other, 1.0)\n",
+        {"number_on_the_right[mul]", "number_right_chains[mul]"}),
+    "__truediv__ without as_dual": (
+        "dual_class", "test_dual_div_number",
+        "        other = as_dual(other)\n        return Dual(self.val / other.val,",
+        "        return Dual(self.val / other.val,",
+        {"number_on_the_right[truediv]", "number_right_chains[truediv]",
+         "dividing_by_the_number_zero_raises_zero_division_error"}),
     "== compares der too": (
         "dual_class", "test_dual_comparisons",
         "return self.val == (other.val if isinstance(other, Dual) else other)",
@@ -255,45 +296,70 @@ MUTANTS = {
         "val * (other.val * self.der / self.val)",
         {"dual_exponents", "dual_exponent_chains"}),
     "sin of a float is a Dual": (
-        "elementary", "test_elementary_floats",
+        "elementary", "test_sin",
         "return math.sin(x)",
         "return Dual(math.sin(x), 0.0)",
-        {"floats_in_floats_out"}),
+        {"floats_in_floats_out[sin]"}),
     "sin forgets the inner derivative": (
-        "elementary", "test_sin_cos",
+        "elementary", "test_sin",
         "return Dual(math.sin(x.val), math.cos(x.val) * x.der)",
         "return Dual(math.sin(x.val), math.cos(x.val))",
-        {"on_duals[sin]", "sin_cos_compositions"}),
+        {"on_duals[sin]", "self_compositions[sin]"}),
     "cos derivative sign": (
-        "elementary", "test_sin_cos",
+        "elementary", "test_cos",
         "return Dual(math.cos(x.val), -math.sin(x.val) * x.der)",
         "return Dual(math.cos(x.val), math.sin(x.val) * x.der)",
-        {"on_duals[cos]", "sin_cos_compositions"}),
+        {"on_duals[cos]", "self_compositions[cos]"}),
+    "cos of a float in degrees": (
+        "elementary", "test_cos",
+        "    return math.cos(x)",
+        "    return math.cos(math.radians(x))",
+        {"floats_in_floats_out[cos]"}),
     "exp forgets the inner derivative": (
-        "elementary", "test_exp_log",
+        "elementary", "test_exp",
         "return Dual(e, e * x.der)",
         "return Dual(e, e)",
-        {"on_duals[exp]", "exp_log_compositions"}),
+        {"on_duals[exp]", "self_compositions[exp]"}),
+    "exp of a float by a power of e": (  # an int and a float: 2.718281828459045 ** x is not exp(x) to 1e-12
+        "elementary", "test_exp",
+        "    return math.exp(x)",
+        "    return 2.718 ** x",
+        {"floats_in_floats_out[exp]"}),
     "sqrt derivative without the 2": (
         "elementary", "test_sqrt",
         "return Dual(r, x.der / (2.0 * r))",
         "return Dual(r, x.der / r)",
-        {"on_duals[sqrt]", "sqrt_compositions", "sqrt_near_zero"}),
+        {"on_duals[sqrt]", "self_compositions[sqrt]", "sqrt_near_zero"}),
     "sqrt derivative regularised": (
         "elementary", "test_sqrt",
         "return Dual(r, x.der / (2.0 * r))",
         "return Dual(r, x.der / (2.0 * r + 1e-12))",
         {"sqrt_near_zero"}),
     "sqrt of a float by exp(log(x) / 2)": (  # accurate to 1e-13, but sqrt(0.0) raises ValueError
-        "elementary", "test_elementary_floats",
+        "elementary", "test_sqrt",
         "    return math.sqrt(x)",
         "    return math.exp(math.log(x) / 2)",
-        {"log_and_sqrt_of_tiny_floats"}),
+        {"sqrt_of_tiny_floats"}),
+    "sqrt of a float returns an int": (
+        "elementary", "test_sqrt",
+        "    return math.sqrt(x)",
+        "    return int(math.sqrt(x)) if math.sqrt(x).is_integer() else math.sqrt(x)",
+        {"floats_in_floats_out[sqrt]", "sqrt_of_tiny_floats"}),
     "log derivative sign": (
-        "elementary", "test_exp_log",
+        "elementary", "test_log",
         "return Dual(math.log(x.val), x.der / x.val)",
         "return Dual(math.log(x.val), -x.der / x.val)",
-        {"on_duals[log]", "exp_log_compositions", "log_near_zero"}),
+        {"on_duals[log]", "self_compositions[log]", "log_near_zero"}),
+    "log of a float guarded against log(0)": (
+        "elementary", "test_log",
+        "    return math.log(x)",
+        "    return math.log(max(x, 1e-12))",
+        {"log_of_tiny_floats"}),
+    "log of a float in base 10": (
+        "elementary", "test_log",
+        "    return math.log(x)",
+        "    return math.log10(x)",
+        {"floats_in_floats_out[log]", "log_of_tiny_floats"}),
     "derivative returns the Dual": (
         "forward_sweeps", "test_derivative",
         "return float(y.der) if isinstance(y, Dual) else 0.0",
@@ -447,13 +513,14 @@ TYPE_ERROR = "your code raised TypeError (unsupported operand type(s) for "
 #: and its own message, naming the operation that is wrong (a missing __radd__ is never blamed on *).
 GATE_MESSAGES = {
     "product_rule_wrong": {"test_dual_product": "Dual(2, 1) * Dual(3, 0.5)  (product rule)",
-                           "test_dual_number_right": "Dual(2, 1) * 3: the derivative",
-                           "test_dual_number_left": "2 * Dual(2, 1)  (a number on the left: __rmul__)"},
+                           "test_dual_mul_number": "Dual(2, 1) * 3: the derivative",
+                           "test_dual_rmul": "2 * Dual(2, 1)  (a number on the left: __rmul__)"},
     "quotient_rule_sign": {"test_dual_quotient": "Dual(2, 1) / Dual(3, 0.5)  (quotient rule)",
-                           "test_dual_number_left": "1 / Dual(2, 1)  (a number on the left: __rtruediv__)"},
-    "radd_missing": {"test_dual_number_left": TYPE_ERROR + "+"},
-    "rsub_missing": {"test_dual_number_left": TYPE_ERROR + "-"},
-    "rtruediv_missing": {"test_dual_number_left": TYPE_ERROR + "/"},
+                           "test_dual_rtruediv": "1 / Dual(2, 1)  (a number on the left: __rtruediv__)"},
+    "radd_missing": {"test_dual_radd": TYPE_ERROR + "+"},
+    "rsub_missing": {"test_dual_rsub": TYPE_ERROR + "-"},
+    "rtruediv_missing": {"test_dual_rtruediv": TYPE_ERROR + "/"},
+    "reflected_operators_missing": {"test_dual_radd": TYPE_ERROR + "+", "test_dual_rmul": TYPE_ERROR + "*"},
     "constant_derivative_wrong": {"test_derivative_constant": "derivative of a constant function"},
     "newton_no_stopping_test": {"test_newton_raises": "newton for x**2 + 1 (no real root) should raise"},
 }

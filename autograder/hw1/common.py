@@ -127,7 +127,10 @@ def type_name(x: Any) -> str:
         return "a Dual"
     if isinstance(x, np.ndarray):
         return f"a NumPy array of shape {x.shape}"
-    return "None" if x is None else f"a {type(x).__name__}"
+    if x is None:
+        return "None"
+    name = type(x).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def is_real(x: Any) -> bool:

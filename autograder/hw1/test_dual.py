@@ -1,14 +1,19 @@
 """Part 1: the Dual class, one grade cell per behaviour.
 
-``test_dual_add_sub``, ``test_dual_product``, ``test_dual_quotient``, ``test_dual_negation`` (Duals on
-both sides), ``test_dual_number_right`` (``x + 2``), ``test_dual_number_left`` (``2 + x``: the reflected
-operators), ``test_dual_comparisons``, and the powers ``test_dual_pow_number`` (``x ** 2``, ``x ** 0.5``),
-``test_dual_pow_dual`` (``x ** y``) and ``test_dual_rpow`` (``2 ** x``). Each test uses only the operations of
-its own cell, so a mistake costs the cell of the operation it breaks and no other. Only Dual arithmetic is
-used here; the tests of the other parts never rely on it.
+Duals on both sides: ``test_dual_add``, ``test_dual_sub``, ``test_dual_product``, ``test_dual_quotient``,
+``test_dual_negation``; a number on the right, one cell per operator: ``test_dual_add_number``
+(``x + 2``), ``test_dual_sub_number``, ``test_dual_mul_number``, ``test_dual_div_number``; a number on the
+left, one cell per reflected operator: ``test_dual_radd`` (``2 + x``), ``test_dual_rsub``,
+``test_dual_rmul``, ``test_dual_rtruediv``; ``test_dual_comparisons``; and the powers
+``test_dual_pow_number`` (``x ** 2``, ``x ** 0.5``), ``test_dual_pow_dual`` (``x ** y``) and
+``test_dual_rpow`` (``2 ** x``). Each test uses only the operation of its own cell, so a mistake costs the
+cell of the operation it breaks and no other. Only Dual arithmetic is used here; the tests of the other parts
+never rely on it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
@@ -22,11 +27,40 @@ from autograder.hw1.common import (
     rng,
 )
 
-ADD_SUB, PRODUCT, QUOTIENT, NEGATION = "test_dual_add_sub", "test_dual_product", "test_dual_quotient", \
-    "test_dual_negation"
-NUMBER_RIGHT, NUMBER_LEFT = "test_dual_number_right", "test_dual_number_left"
+ADD, SUB, PRODUCT, QUOTIENT, NEGATION = "test_dual_add", "test_dual_sub", "test_dual_product", \
+    "test_dual_quotient", "test_dual_negation"
 COMPARISONS = "test_dual_comparisons"
 POW_NUMBER, POW_DUAL, RPOW = "test_dual_pow_number", "test_dual_pow_dual", "test_dual_rpow"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One of + - * / with a number on one side: its method's name and the grade cells it scores into."""
+
+    symbol: str
+    name: str  # Dual op number calls __<name>__, number op Dual the reflected __r<name>__
+    right: str  # the grade cell of Dual op number
+    seed: int  # seed of its random inputs
+
+    @property
+    def reflected(self) -> str:
+        return f"__r{self.name}__"
+
+    def cell(self, side: str) -> str:
+        """Its grade cell with the number on ``side``: ``test_dual_add_number``, ``test_dual_radd``, ..."""
+        return self.right if side == "right" else f"test_dual_r{self.name}"
+
+
+OPERATORS = (Operator("+", "add", "test_dual_add_number", 2), Operator("-", "sub", "test_dual_sub_number", 8),
+             Operator("*", "mul", "test_dual_mul_number", 5),
+             Operator("/", "truediv", "test_dual_div_number", 7))
+DIVIDE = OPERATORS[3]
+
+
+def operators(side: str, weight: float = 1) -> list:
+    """The operators as test parameters, each scoring into its own cell of ``side`` ("right" or "left")."""
+    return [pytest.param(op, marks=pytest.mark.part(op.cell(side), weight=weight),
+                         id=op.name if side == "right" else f"r{op.name}") for op in OPERATORS]
 
 
 def _random_dual(gen, lo: float = 0.5, hi: float = 3.0, signed: bool = True) -> str:
@@ -95,22 +129,22 @@ def _numbers(seed: int, forms: tuple[str, ...], nonzero: bool = False) -> list[s
 
 
 # ----------------------------------------------------------------------------------- Dual + Dual, Dual - Dual
-@pytest.mark.part(ADD_SUB, weight=2)
-def test_add_and_subtract_duals(student):
-    """Dual + Dual and Dual - Dual"""
-    gen = rng(1)
-    exprs = []
-    for _ in range(4):
-        a, b = _random_dual(gen), _random_dual(gen)
-        exprs += [f"{a} + {b}", f"{a} - {b}"]
-    check_batch(student, exprs, "Dual + Dual and Dual - Dual on random duals")
+@pytest.mark.parametrize("op", [pytest.param("+", marks=pytest.mark.part(ADD, weight=2), id="add"),
+                                pytest.param("-", marks=pytest.mark.part(SUB, weight=2), id="sub")])
+def test_duals_on_both_sides(student, op):
+    """this cell's operator (+ or -) between two Duals, on random Duals"""
+    gen = rng(1 if op == "+" else 9)
+    exprs = [f"{_random_dual(gen)} {op} {_random_dual(gen)}" for _ in range(6)]
+    check_batch(student, exprs, f"Dual {op} Dual on random duals")
 
 
-@pytest.mark.part(ADD_SUB)
-def test_add_and_subtract_chains(student):
-    """chains of + and - that reuse their Dual operands"""
-    check_batch(student, _chain(11, "+-", "duals"),
-                "chains such as (a + b) - a + c of Duals (operators must not change their operands)")
+@pytest.mark.parametrize("op", [pytest.param("+", marks=pytest.mark.part(ADD), id="add"),
+                                pytest.param("-", marks=pytest.mark.part(SUB), id="sub")])
+def test_chains_of_duals(student, op):
+    """chains of this cell's operator (+ or -) that reuse their Dual operands"""
+    check_batch(student, _chain(11 if op == "+" else 16, op, "duals"),
+                f"chains such as (a {op} b) {op} a {op} c of Duals "
+                "(operators must not change their operands)")
 
 
 # ------------------------------------------------------------------------------------------- Dual * Dual
@@ -170,23 +204,22 @@ def test_unary_minus(student):
 
 
 # ------------------------------------------------------------------------------ a number on the right
-@pytest.mark.part(NUMBER_RIGHT, weight=2)
-def test_numbers_on_the_right(student):
-    """a number on the right of + - * /"""
-    exprs = _numbers(2, ("{a} + {c}", "{a} - {c}")) + _numbers(5, ("{a} * {c}",)) \
-        + _numbers(7, ("{a} / {c}",), nonzero=True)
-    check_batch(student, exprs, "Dual + number, Dual - number, Dual * number and Dual / number "
-                                "(ints and floats)")
+@pytest.mark.parametrize("op", operators("right", weight=2))
+def test_number_on_the_right(student, op):
+    """this cell's operator with a number on the right (Dual op number), on random Duals and numbers"""
+    exprs = _numbers(op.seed, (f"{{a}} {op.symbol} {{c}}",), nonzero=op.symbol == "/")
+    check_batch(student, exprs, f"Dual {op.symbol} number (ints and floats)")
 
 
-@pytest.mark.part(NUMBER_RIGHT, weight=0.5)
-def test_number_right_chains(student):
-    """chains such as ((x + 2) * 3 - 1) / 2 with numbers on the right"""
-    check_batch(student, _chain(14, "+-*/", "right"),
-                "chains such as ((x + 2) * 3 - 1.5) / 2 (numbers on the right of + - * /)")
+@pytest.mark.parametrize("op", operators("right", weight=0.5))
+def test_number_right_chains(student, op):
+    """chains of this cell's operator with numbers on the right, such as ((x op 2) op 3) op 1.5"""
+    check_batch(student, _chain(140 + OPERATORS.index(op), op.symbol, "right"),
+                f"chains such as ((x {op.symbol} 2) {op.symbol} 3) {op.symbol} 1.5 "
+                f"(numbers on the right of {op.symbol})")
 
 
-@pytest.mark.part(NUMBER_RIGHT, weight=0.5)
+@pytest.mark.part(DIVIDE.cell("right"), weight=0.5)
 def test_dividing_by_the_number_zero_raises_zero_division_error(student):
     """Dual / 0 raises ZeroDivisionError"""
     for expr in ("Dual(1.5, 1.0) / 0.0", "Dual(1.5, 1.0) / 0"):
@@ -195,24 +228,22 @@ def test_dividing_by_the_number_zero_raises_zero_division_error(student):
 
 
 # ------------------------------------------------------------------ a number on the left (reflected)
-@pytest.mark.part(NUMBER_LEFT, weight=2)
-def test_numbers_on_the_left(student):
-    """a number on the left of + - * / (the reflected operators __radd__, __rsub__, __rmul__, __rtruediv__)"""
-    for forms, seed, nonzero, what in ((("{c} + {a}",), 2, False, "number + Dual (__radd__)"),
-                                       (("{c} - {a}",), 8, False, "number - Dual (__rsub__)"),
-                                       (("{c} * {a}",), 5, False, "number * Dual (__rmul__)"),
-                                       (("{c} / {a}",), 7, True, "number / Dual (__rtruediv__)")):
-        check_batch(student, _numbers(seed, forms, nonzero), f"{what}, ints and floats")
+@pytest.mark.parametrize("op", operators("left", weight=2))
+def test_number_on_the_left(student, op):
+    """this cell's reflected operator (number op Dual), on random Duals and numbers"""
+    exprs = _numbers(op.seed, (f"{{c}} {op.symbol} {{a}}",), nonzero=op.symbol == "/")
+    check_batch(student, exprs, f"number {op.symbol} Dual ({op.reflected}), ints and floats")
 
 
-@pytest.mark.part(NUMBER_LEFT, weight=0.5)
-def test_number_left_chains(student):
-    """chains such as 2 / (3 - 1.5 * (1 + x)) with numbers on the left"""
-    check_batch(student, _chain(15, "+-*/", "left"),
-                "chains such as 2 / (3 - 1.5 * (1 + x)) (numbers on the left of + - * /)")
+@pytest.mark.parametrize("op", operators("left", weight=0.5))
+def test_number_left_chains(student, op):
+    """chains of this cell's reflected operator, such as 2 op (3 op (1.5 op x))"""
+    check_batch(student, _chain(150 + OPERATORS.index(op), op.symbol, "left"),
+                f"chains such as 2 {op.symbol} (3 {op.symbol} (1.5 {op.symbol} x)) "
+                f"(numbers on the left of {op.symbol}: {op.reflected})")
 
 
-@pytest.mark.part(NUMBER_LEFT, weight=0.5)
+@pytest.mark.part(DIVIDE.cell("left"), weight=0.5)
 def test_number_divided_by_a_zero_dual_raises_zero_division_error(student):
     """number / Dual with value 0 raises ZeroDivisionError"""
     expect_raises(student, "2.0 / Dual(0.0, 3.0)", "ZeroDivisionError", "number / Dual with value 0")

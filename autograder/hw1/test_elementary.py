@@ -1,9 +1,10 @@
-"""Part 2: sin cos exp log sqrt, one grade cell per behaviour.
+"""Part 2: sin cos exp log sqrt, one grade cell per function.
 
-``test_elementary_floats`` (floats in, floats out), ``test_sin_cos``, ``test_exp_log`` and ``test_sqrt`` (of a
-Dual: the value and the chain rule, and compositions within the family). Only the student's ``Dual``
-constructor and these five functions are used (no Dual arithmetic), and a test of one family uses no other
-family, so a mistake costs the cell of the function it breaks.
+``test_sin``, ``test_cos``, ``test_exp``, ``test_log`` and ``test_sqrt``: a float in gives a float out, a Dual
+in gives the value and the derivative (chain rule), and compositions of the function with itself
+(``sin(sin(x))``, ``log(log(x))``, ...); ``log`` and ``sqrt`` also stay accurate for tiny positive values.
+Only the student's ``Dual`` constructor and the function of the cell are used (no Dual arithmetic, no other
+elementary function), so a mistake costs the cell of the function it breaks.
 """
 
 from __future__ import annotations
@@ -14,75 +15,64 @@ import pytest
 
 from autograder.hw1.common import dual_src, evaluate, expect_duals, num, reference_eval, rng, type_name
 
-FLOATS, SIN_COS, EXP_LOG, SQRT = "test_elementary_floats", "test_sin_cos", "test_exp_log", "test_sqrt"
 NAMES = ("sin", "cos", "exp", "log", "sqrt")
 #: Where each function is tested on random points (log and sqrt: positive values only).
 DOMAIN = {"sin": (-4.0, 4.0), "cos": (-4.0, 4.0), "exp": (-3.0, 3.0), "log": (0.05, 6.0), "sqrt": (0.05, 6.0)}
+#: Where a composition of each function with itself starts (log(log(x)) needs x > 1).
+START = {"sin": (-3.0, 3.0), "cos": (-3.0, 3.0), "exp": (-2.0, 0.8), "log": (1.5, 60.0), "sqrt": (0.05, 60.0)}
+#: Arguments each function accepts in a composition (away from the edge of its domain).
+ACCEPTS = {"sin": lambda v: True, "cos": lambda v: True, "exp": lambda v: v <= 3.0, "log": lambda v: v > 0.05,
+           "sqrt": lambda v: v > 0.05}
+
+
+def cell(name: str) -> str:
+    """The grade cell of an elementary function: ``test_sin``, ..."""
+    return f"test_{name}"
+
+
+def each_function(weight: float = 1) -> list:
+    """The five functions as test parameters, each scoring into its own cell."""
+    return [pytest.param(name, marks=pytest.mark.part(cell(name), weight=weight), id=name) for name in NAMES]
 
 
 # ----------------------------------------------------------------------------------------------- floats
-@pytest.mark.part(FLOATS, weight=2)
-def test_floats_in_floats_out(student):
-    """sin cos exp log sqrt of a float return that float's sin, cos, ... as a float"""
-    gen = rng(30)
-    exprs, want = [], []
-    for name in NAMES:
-        lo, hi = DOMAIN[name]
-        for x in (round(gen.uniform(lo, hi), 4), round(gen.uniform(lo, hi), 4)):
-            exprs.append(f"{name}({num(x)})")
-            want.append(getattr(math, name)(x))
-    exprs += ["exp(1)", "sqrt(4)"]
-    want += [math.e, 2.0]
-    got = evaluate(student, "(" + ", ".join(exprs) + ",)", "sin, cos, exp, log, sqrt of floats")
+@pytest.mark.parametrize("name", each_function())
+def test_floats_in_floats_out(student, name):
+    """this cell's function of a float returns a float (as math's does) with the right value"""
+    gen = rng(30 + NAMES.index(name))
+    lo, hi = DOMAIN[name]
+    points = [round(gen.uniform(lo, hi), 4) for _ in range(3)]
+    exprs = [f"{name}({num(x)})" for x in points] + [f"{name}(1)"]  # an int argument too
+    want = [getattr(math, name)(x) for x in points] + [getattr(math, name)(1)]
+    got = evaluate(student, "(" + ", ".join(exprs) + ",)", f"{name} of floats")
     kinds = [type_name(g) for g in got if not isinstance(g, float)]
-    assert not kinds, f"sin, cos, exp, log, sqrt of a float should return a float, not {kinds[0]}"
-    wrong = [e.split("(")[0] for e, g, w in zip(exprs, got, want, strict=True)
-             if not math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-15)]
-    assert not wrong, f"{wrong[0]} of a float returns a wrong value"
+    assert not kinds, f"{name} of a number (int or float) should return a float, not {kinds[0]}"
+    wrong = sum(not math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-15) for g, w in zip(got, want, strict=True))
+    assert not wrong, f"{name} of a float returns a wrong value ({wrong} of {len(want)} cases)"
 
 
-@pytest.mark.part(FLOATS)
-def test_log_and_sqrt_of_tiny_floats(student):
-    """log and sqrt of tiny positive floats are accurate (and sqrt(0.0) is 0.0)"""
-    floats = evaluate(student, "(sqrt(0.0), log(1e-300), sqrt(1e-300))", "sqrt and log of tiny floats")
-    assert floats[0] == 0.0 and isinstance(floats[0], float), "sqrt(0.0) should be the float 0.0"
-    assert all(isinstance(f, float) for f in floats[1:]) and \
-        math.isclose(floats[1], math.log(1e-300), rel_tol=1e-12) and \
-        math.isclose(floats[2], 1e-150, rel_tol=1e-12), "log and sqrt of the float 1e-300 are wrong"
+@pytest.mark.part(cell("log"), weight=0.5)
+def test_log_of_tiny_floats(student):
+    """log of tiny positive floats is accurate"""
+    got = evaluate(student, "(log(1e-300), log(3e-12))", "log of tiny floats")
+    assert all(isinstance(g, float) for g in got) and math.isclose(got[0], math.log(1e-300), rel_tol=1e-12) \
+        and math.isclose(got[1], math.log(3e-12), rel_tol=1e-12), \
+        "log of tiny floats such as 1e-300 is wrong"
+
+
+@pytest.mark.part(cell("sqrt"), weight=0.5)
+def test_sqrt_of_tiny_floats(student):
+    """sqrt of tiny positive floats is accurate (and sqrt(0.0) is 0.0)"""
+    got = evaluate(student, "(sqrt(0.0), sqrt(1e-300))", "sqrt of tiny floats")
+    assert got[0] == 0.0 and isinstance(got[0], float), "sqrt(0.0) should be the float 0.0"
+    assert isinstance(got[1], float) and math.isclose(got[1], 1e-150, rel_tol=1e-12), \
+        "sqrt of the float 1e-300 is wrong"
 
 
 # ------------------------------------------------------------------------------------------------ Duals
-def _compositions(student, names: tuple[str, ...], seed: int) -> None:
-    """Random compositions such as sin(cos(sin(x))) of the functions ``names`` on Duals."""
-    gen = rng(seed)
-    exprs, want = [], []
-    while len(exprs) < 8:
-        x = dual_src(round(gen.uniform(0.2, 2.0), 3), round(gen.uniform(-2.0, 2.0), 3))
-        expr, value = x, reference_eval(x)
-        for _ in range(gen.randint(2, 4)):
-            options = [n for n in names if (n not in ("log", "sqrt") or value.val > 0.05)
-                       and (n != "exp" or value.val <= 3.0)]
-            expr = f"{gen.choice(options)}({expr})"
-            value = reference_eval(expr)
-        if abs(value.der) < 1e6:
-            exprs.append(expr)
-            want.append(value)
-    what = f"compositions such as {names[0]}({names[-1]}({names[0]}(x))) of a Dual x"
-    got = evaluate(student, "(" + ", ".join(exprs) + ",)", what)
-    expect_duals(got, want, what + " (chain rule)", rtol=1e-9, atol=1e-12)
-
-
-#: Each function's cell and the weight of its test there.
-ON_DUALS = [pytest.param("sin", marks=pytest.mark.part(SIN_COS, weight=2)),
-            pytest.param("cos", marks=pytest.mark.part(SIN_COS, weight=2)),
-            pytest.param("exp", marks=pytest.mark.part(EXP_LOG, weight=1.5)),
-            pytest.param("log", marks=pytest.mark.part(EXP_LOG, weight=1.5)),
-            pytest.param("sqrt", marks=pytest.mark.part(SQRT))]
-
-
-@pytest.mark.parametrize("name", ON_DUALS)
+@pytest.mark.parametrize("name", each_function(weight=2))
 def test_on_duals(student, name):
-    """an elementary function of a Dual: value f(a) and derivative f'(a) * a'"""
+    """this cell's function of a Dual: value f(a) and derivative f'(a) * a'"""
     gen = rng(31 + NAMES.index(name))
     lo, hi = DOMAIN[name]
     exprs = [f"{name}({dual_src(round(gen.uniform(lo, hi), 4), round(gen.uniform(-3.0, 3.0), 3))})"
@@ -93,19 +83,29 @@ def test_on_duals(student, name):
     expect_duals(got, want, f"{name}(Dual(a, da)) at random a and da (chain rule: f'(a) * da)")
 
 
-@pytest.mark.part(SIN_COS)
-def test_sin_cos_compositions(student):
-    """compositions such as sin(cos(sin(x))) follow the chain rule"""
-    _compositions(student, ("sin", "cos"), 40)
+@pytest.mark.parametrize("name", each_function())
+def test_self_compositions(student, name):
+    """this cell's function composed with itself, such as sin(sin(sin(x))), follows the chain rule"""
+    gen = rng(40 + NAMES.index(name))
+    lo, hi = START[name]
+    exprs, want = [], []
+    while len(exprs) < 6:
+        expr = dual_src(round(gen.uniform(lo, hi), 3), round(gen.uniform(-2.0, 2.0), 3))
+        value = reference_eval(expr)
+        for _ in range(gen.randint(2, 3)):
+            if not ACCEPTS[name](value.val):
+                break
+            expr = f"{name}({expr})"
+            value = reference_eval(expr)
+        if expr.startswith(f"{name}({name}(") and abs(value.der) < 1e6:
+            exprs.append(expr)
+            want.append(value)
+    what = f"{name}({name}(x)) and {name}({name}({name}(x))) of a Dual x"
+    got = evaluate(student, "(" + ", ".join(exprs) + ",)", what)
+    expect_duals(got, want, what + " (chain rule)", rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.part(EXP_LOG)
-def test_exp_log_compositions(student):
-    """compositions such as exp(log(exp(x))) follow the chain rule"""
-    _compositions(student, ("exp", "log"), 41)
-
-
-@pytest.mark.part(EXP_LOG)
+@pytest.mark.part(cell("log"), weight=0.5)
 def test_log_near_zero(student):
     """log stays accurate for Duals with tiny positive values"""
     exprs = ["log(Dual(1e-12, 1.0))", "log(Dual(1e-300, 0.5))", "log(Dual(3e-8, -2.0))"]
@@ -114,13 +114,7 @@ def test_log_near_zero(student):
                  "log(x) for Duals with tiny positive values such as 1e-12 and 1e-300", rtol=1e-10, atol=0.0)
 
 
-@pytest.mark.part(SQRT, weight=0.5)
-def test_sqrt_compositions(student):
-    """sqrt(sqrt(x)) and deeper follow the chain rule"""
-    _compositions(student, ("sqrt",), 42)
-
-
-@pytest.mark.part(SQRT, weight=0.5)
+@pytest.mark.part(cell("sqrt"), weight=0.5)
 def test_sqrt_near_zero(student):
     """sqrt stays accurate for Duals with tiny positive values"""
     exprs = ["sqrt(Dual(1e-12, 1.0))", "sqrt(Dual(1e-300, 2.0))", "sqrt(Dual(4e-20, 1.0))"]

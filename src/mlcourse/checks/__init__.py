@@ -8,7 +8,9 @@ and holds nothing secret: only what students already see in their notebook.
     grade cell id -> the visible part of that test cell (everything above ``### BEGIN HIDDEN TESTS``);
 ``FUNCTIONS``
     name -> the grade cells that check it: every name a solution cell defines (function or class), and the
-    solution cell's own id, maps to the test cells that follow it.
+    solution cell's own id, maps to the test cells that follow it; a name with cells of its own among them
+    (``test_<name>`` or ``test_<name>_...``, any case) maps to those only (``sin`` -> ``test_sin``, not the
+    cells of ``cos`` defined in the same solution cell).
 """
 
 from __future__ import annotations
@@ -66,7 +68,14 @@ def extract(notebook: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
             functions.setdefault(grade_id, [grade_id])
             if grade_id.startswith("test_"):
                 functions.setdefault(grade_id[len("test_"):], [grade_id])
-    return sources, {name: ids for name, ids in functions.items() if ids}
+    return sources, {name: _own(name, ids) for name, ids in functions.items() if ids}
+
+
+def _own(name: str, ids: list[str]) -> list[str]:
+    """The cells of ``ids`` named for ``name`` (``test_<name>``, ``test_<name>_...``), else all of ``ids``."""
+    stem = f"test_{name.lower()}"
+    own = [i for i in ids if i.lower() == stem or i.lower().startswith(stem + "_")]
+    return own or ids
 
 
 def render(assignment: str, notebook: dict) -> str:
