@@ -210,7 +210,8 @@ def visible_gate(cells: Collection[str], failure: Callable[[Any, str], str | Non
 
     @pytest.fixture(scope="session")
     def _visible_failures() -> dict:
-        """Per grade cell: ``None`` when its visible tests pass, else why not (filled lazily)."""
+        """Per grade cell (filled lazily): ``[why its visible tests fail or None, whether a failed check has
+        already given that reason]``."""
         return {}
 
     @pytest.fixture(autouse=True)
@@ -220,13 +221,15 @@ def visible_gate(cells: Collection[str], failure: Callable[[Any, str], str | Non
             return
         cell = marker.args[0]
         if cell not in _visible_failures:
-            _visible_failures[cell] = failure(student, cell)
-        reason = _visible_failures[cell]
+            _visible_failures[cell] = [failure(student, cell), False]
+        entry = _visible_failures[cell]
+        reason, told = entry
         if reason is not None:
             doc = (request.node.obj.__doc__ or "").strip().splitlines()
             check = doc[0] if doc else request.node.name.removeprefix("test_").replace("_", " ")
-            pytest.fail(f"{check}: not checked, because a visible test of this cell fails ({reason})",
-                        pytrace=False)
+            entry[1] = True  # the reason once per cell: the cell's other checks point to it
+            pytest.fail(f"{check}: not checked, because a visible test of this cell fails "
+                        f"({'the one named above' if told else reason})", pytrace=False)
 
     return _visible_failures, _visible_gate
 

@@ -36,7 +36,7 @@ def test_check_passes_a_correct_function_and_leaves_the_namespace_alone(capsys):
                                            "✓ test_e_step_loglik: the visible tests pass",
                                            "✓ test_e_step_no_loop: the visible tests pass"]
     assert set(ns) == before
-    assert "all visible tests of hw2 pass" in capsys.readouterr().out
+    assert "all its visible tests in hw2 pass" in capsys.readouterr().out
 
 
 def test_check_explains_a_failure_in_one_line():

@@ -538,8 +538,12 @@ def test_each_failing_behaviour_has_its_own_cell_and_message(name, points):
     # the feedback of nbgrader's hidden cells (and of course grade) lists every failing hidden check
     _, results = results_of(name)
     for gid in GATE_MESSAGES[name]:
-        assert results[gid].messages and all("not checked, because a visible test of this cell fails" in m
-                                              for m in results[gid].messages), gid
+        messages = results[gid].messages
+        assert messages and all("not checked, because a visible test of this cell fails" in m
+                                for m in messages), gid
+        # the reason once, in the cell's first check; the others point to it
+        assert failing[gid] in messages[0] and not any(failing[gid] in m for m in messages[1:]), gid
+        assert all(m.endswith("(the one named above)") for m in messages[1:]), gid
 
 
 # ------------------------------------------------------------------------- the trusted test machinery

@@ -197,7 +197,7 @@ def check(name: str, assignment: str | None = None, namespace: dict | None = Non
             lines.append(f"✓ {grade_id}: the visible tests pass")
     lines += warnings
     if passed:
-        lines.append(f"{name}: all visible tests of {which} pass (the hidden tests check more)")
+        lines.append(f"{name}: all its visible tests in {which} pass (the hidden tests check more)")
     result = CheckResult(name, passed, lines)
     if not quiet:
         print(result)
